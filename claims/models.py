@@ -1,0 +1,1 @@
+"""Claims data (settlements, policy years, claims) arrives with the claims pipeline issue."""

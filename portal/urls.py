@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import path
+from health_check.views import HealthCheckView
+
+from portal import views
+
+admin.site.site_header = "惠民保管理后台"
+admin.site.site_title = "惠民保管理后台"
+admin.site.index_title = "管理"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("products/<slug:slug>/", views.product_detail, name="product_detail"),
+    path("text-size/", views.text_size, name="text_size"),
+    path(
+        "health/",
+        HealthCheckView.as_view(checks=["health_check.checks.Database", "health_check.checks.Cache"]),
+        name="health",
+    ),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "portal.views.not_found"
+handler500 = "portal.views.server_error"
