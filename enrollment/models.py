@@ -190,6 +190,11 @@ class ProductVersion(models.Model):
             models.CheckConstraint(
                 condition=Q(coverage_end__gte=models.F("coverage_start")), name="version_coverage_period"
             ),
+            # One published version per program and year, so "one policy per person per product
+            # year" is one policy per person and published version.
+            models.UniqueConstraint(
+                fields=["program", "year"], condition=Q(status="published"), name="version_one_published_per_year"
+            ),
         ]
         triggers = [
             pgtrigger.Protect(
@@ -383,3 +388,334 @@ class Responsibility(models.Model):
     def __str__(self) -> str:
         return self.name
 
+
+
+# --- Residents and consent ---------------------------------------------------------------------
+
+
+class Resident(models.Model):
+    """A signed-in account (mobile number), bound by real name to a Person."""
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="resident")
+    phone = models.CharField("手机号", max_length=11, unique=True)
+    person = models.OneToOneField(
+        Person, on_delete=models.PROTECT, null=True, blank=True, related_name="account", verbose_name="实名"
+    )
+    bound_at = models.DateTimeField("实名时间", null=True, blank=True)
+    created_at = models.DateTimeField("注册时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "居民账户"
+
+    def __str__(self) -> str:
+        return f"{self.phone[:3]}****{self.phone[-4:]}"
+
+
+class Relation(models.TextChoices):
+    SELF = "self", "本人"
+    SPOUSE = "spouse", "配偶"
+    PARENT = "parent", "父母"
+    CHILD = "child", "子女"
+    OTHER = "other", "其他"
+
+
+CLOSE_RELATIONS = (Relation.SELF, Relation.SPOUSE, Relation.PARENT, Relation.CHILD)  # 近亲属
+
+
+class FamilyMember(models.Model):
+    """Someone a resident may buy for, with the relation the resident declared."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="family", verbose_name="账户")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+", verbose_name="家庭成员")
+    relation = models.CharField("关系", max_length=10, choices=Relation.choices)
+    added_at = models.DateTimeField("添加时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "家庭成员"
+        constraints = [models.UniqueConstraint(fields=["resident", "person"], name="family_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.get_relation_display()}：{self.person}"
+
+
+class SmsCode(models.Model):
+    """A one-time sign-in code: only its hash is stored; 5 minutes, 5 tries."""
+
+    phone = models.CharField(max_length=11, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "短信验证码"
+        indexes = [models.Index(fields=["phone", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.phone[:3]}****{self.phone[-4:]} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ConsentText(models.Model):
+    """A versioned text residents agree to; consent records point at the exact version read."""
+
+    TERMS, PRIVACY, AUTO_RENEWAL, PERSONAL_ACCOUNT = "terms", "privacy", "auto_renewal", "personal_account"
+    KIND_CHOICES = [
+        (TERMS, "保险条款与投保须知"),
+        (PRIVACY, "个人信息处理授权"),
+        (AUTO_RENEWAL, "自动续保代扣授权"),
+        (PERSONAL_ACCOUNT, "医保个人账户支付授权"),
+    ]
+
+    kind = models.CharField("类型", max_length=20, choices=KIND_CHOICES)
+    version = models.CharField("版本", max_length=40)
+    title = models.CharField("标题", max_length=100)
+    body = models.TextField("正文")
+    effective_at = models.DateTimeField("生效时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "授权与条款文本"
+        constraints = [models.UniqueConstraint(fields=["kind", "version"], name="consent_text_version")]
+        get_latest_by = "effective_at"
+
+    def __str__(self) -> str:
+        return f"{self.title}（{self.version}）"
+
+
+class Consent(models.Model):
+    """One person's agreement to one text version, given by the person or by a guardian."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="consents", verbose_name="本人")
+    text = models.ForeignKey(ConsentText, on_delete=models.PROTECT, related_name="+", verbose_name="文本")
+    given_by = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="操作账户"
+    )
+    as_guardian = models.BooleanField("监护人代为同意", default=False)
+    policy = models.ForeignKey(
+        "Policy", on_delete=models.CASCADE, null=True, blank=True, related_name="consents", verbose_name="保单"
+    )
+    given_at = models.DateTimeField("同意时间", auto_now_add=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "授权记录"
+
+    def __str__(self) -> str:
+        return f"{self.person} 同意 {self.text}"
+
+
+# --- Orders, policies, payments ------------------------------------------------------------
+
+
+class Channel(models.TextChoices):
+    SELF = "self", "个人自购"
+    FAMILY = "family", "家庭代购"
+    EMPLOYER = "employer", "单位团体"
+    COLLECTIVE = "collective", "集体经济组织"
+    CAMPAIGN = "campaign", "“四心”捐赠"
+    FUND = "fund", "爱心基金"
+    RENEWAL = "renewal", "自动续保"
+
+
+class PaymentMethod(models.TextChoices):
+    ONLINE = "online", "在线支付"
+    PERSONAL_ACCOUNT = "personal_account", "医保个人账户"
+    BANK_TRANSFER = "bank_transfer", "对公转账"
+    WITHHOLDING = "withholding", "授权代扣"
+    FUND = "fund", "爱心基金"
+
+
+class Order(models.Model):
+    """Who pays, how much, for which policies. Unpaid orders expire after 30 minutes."""
+
+    PENDING, PAID, EXPIRED, CANCELLED, REFUNDED = "pending", "paid", "expired", "cancelled", "refunded"
+    STATUS_CHOICES = [
+        (PENDING, "待支付"),
+        (PAID, "已支付"),
+        (EXPIRED, "已过期"),
+        (CANCELLED, "已取消"),
+        (REFUNDED, "已退款"),
+    ]
+
+    number = models.CharField("订单号", max_length=32, unique=True)
+    version = models.ForeignKey(ProductVersion, on_delete=models.PROTECT, related_name="orders", verbose_name="产品")
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, null=True, blank=True, related_name="orders", verbose_name="下单账户"
+    )
+    channel = models.CharField("渠道", max_length=12, choices=Channel.choices)
+    method = models.CharField("支付方式", max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.ONLINE)
+    amount = models.DecimalField("金额", **MONEY)
+    status = FSMField("状态", default=PENDING, choices=STATUS_CHOICES, protected=False)
+    created_at = models.DateTimeField("下单时间", auto_now_add=True)
+    expires_at = models.DateTimeField("支付截止")
+    paid_at = models.DateTimeField("支付时间", null=True, blank=True)
+    closed_at = models.DateTimeField("关闭时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "订单"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="order_amount_not_negative")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @transition(field=status, source=PENDING, target=PAID)
+    def mark_paid(self) -> None:
+        pass
+
+    @transition(field=status, source=PENDING, target=EXPIRED)
+    def expire(self) -> None:
+        pass
+
+    @transition(field=status, source=PENDING, target=CANCELLED)
+    def cancel(self) -> None:
+        pass
+
+    @transition(field=status, source=PAID, target=REFUNDED)
+    def refund(self) -> None:
+        pass
+
+
+class Policy(models.Model):
+    """One Person under one ProductVersion and Plan. At most one live policy per person and year."""
+
+    PENDING, ACTIVE, CANCELLED, EXPIRED = "pending", "active", "cancelled", "expired"
+    LIVE = (PENDING, ACTIVE)
+    STATUS_CHOICES = [(PENDING, "待支付"), (ACTIVE, "有效"), (CANCELLED, "已退保"), (EXPIRED, "未支付已失效")]
+
+    number = models.CharField("保单号", max_length=32, unique=True)
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="policies", verbose_name="被保险人")
+    version = models.ForeignKey(ProductVersion, on_delete=models.PROTECT, related_name="policies", verbose_name="产品")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="policies", verbose_name="方案")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="policies", verbose_name="订单")
+    channel = models.CharField("渠道", max_length=12, choices=Channel.choices)
+    relation = models.CharField("与投保人关系", max_length=10, choices=Relation.choices, default=Relation.SELF)
+    premium = models.DecimalField("保费", **MONEY)
+    coverage_start = models.DateField("保障开始")
+    coverage_end = models.DateField("保障结束")
+    status = FSMField("状态", default=PENDING, choices=STATUS_CHOICES, protected=False)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    activated_at = models.DateTimeField("生效时间", null=True, blank=True)
+    cancelled_at = models.DateTimeField("退保时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "保单"
+        ordering = ["-created_at"]
+        constraints = [
+            # Invariant 1: one live policy per person and product year, across every channel.
+            models.UniqueConstraint(
+                fields=["person", "version"],
+                condition=Q(status__in=["pending", "active"]),
+                name="one_live_policy_per_person_year",
+            ),
+            models.CheckConstraint(condition=Q(premium__gte=0), name="policy_premium_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @transition(field=status, source=PENDING, target=ACTIVE)
+    def activate(self) -> None:
+        pass
+
+    @transition(field=status, source=PENDING, target=EXPIRED)
+    def expire(self) -> None:
+        pass
+
+    @transition(field=status, source=[PENDING, ACTIVE], target=CANCELLED)
+    def cancel(self) -> None:
+        pass
+
+
+class Payment(models.Model):
+    """One attempt with one provider. The provider's transaction id is applied once (invariant 2)."""
+
+    CREATED, SUCCEEDED, FAILED, CLOSED, REFUNDED = "created", "succeeded", "failed", "closed", "refunded"
+    STATUS_CHOICES = [
+        (CREATED, "待支付"),
+        (SUCCEEDED, "支付成功"),
+        (FAILED, "支付失败"),
+        (CLOSED, "已关闭"),
+        (REFUNDED, "已退款"),
+    ]
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments", verbose_name="订单")
+    provider = models.CharField("支付渠道", max_length=20)
+    method = models.CharField("支付方式", max_length=20, choices=PaymentMethod.choices)
+    out_trade_no = models.CharField("商户单号", max_length=40, unique=True)
+    transaction_id = models.CharField(  # noqa: DJ001 - NULL until paid; unique when set
+        "渠道交易号", max_length=64, null=True, blank=True
+    )
+    amount = models.DecimalField("金额", **MONEY)
+    status = FSMField("状态", default=CREATED, choices=STATUS_CHOICES, protected=False)
+    pay_url = models.CharField("支付页地址", max_length=500, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    succeeded_at = models.DateTimeField("成功时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "支付"
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "transaction_id"], name="payment_transaction_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.out_trade_no
+
+
+class Refund(models.Model):
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name="支付")
+    out_refund_no = models.CharField("退款单号", max_length=40, unique=True)
+    amount = models.DecimalField("金额", **MONEY)
+    status = models.CharField("状态", max_length=12, default="pending")
+    reason = models.CharField("原因", max_length=100)
+    created_at = models.DateTimeField("申请时间", auto_now_add=True)
+    completed_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "退款"
+
+    def __str__(self) -> str:
+        return self.out_refund_no
+
+
+class PaymentNotification(models.Model):
+    """Every notification the provider sent us, verified or not (forged ones are kept as evidence)."""
+
+    provider = models.CharField(max_length=20)
+    received_at = models.DateTimeField(auto_now_add=True)
+    headers = models.JSONField(default=dict)
+    body = models.TextField()
+    accepted = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=40)  # applied / replay / bad_signature / amount_mismatch / ...
+    payment = models.ForeignKey(Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "支付通知"
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.received_at:%Y-%m-%d %H:%M:%S} {self.outcome}"
+
+
+class RenewalAuthorization(models.Model):
+    """Weihai: consent to renew and be charged automatically when the next version opens."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="renewals", verbose_name="账户")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="renewals", verbose_name="被保险人")
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="renewals", verbose_name="项目")
+    plan_code = models.SlugField("续保方案")
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="+", verbose_name="授权记录")
+    created_at = models.DateTimeField("授权时间", auto_now_add=True)
+    revoked_at = models.DateTimeField("撤销时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "自动续保授权"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "program"], condition=Q(revoked_at__isnull=True), name="one_active_renewal"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} 自动续保（{self.program}）"

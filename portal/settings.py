@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "axes",
     "import_export",
     "portal",
+    "portal.simulators",
     "enrollment",
     "claims",
 ]
@@ -266,5 +267,27 @@ LOGGING = {
 
 # --- The program ----------------------------------------------------------------------------------
 
+# External systems. "simulator" uses the local simulators in portal/simulators (development,
+# tests, demos); production names the real adapters and their endpoints and credentials.
+SIMULATORS_ENABLED = env_bool("SIMULATORS_ENABLED", not PRODUCTION)
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "simulator")  # simulator | http
+SMS_API_URL = os.environ.get("SMS_API_URL", "")
+SMS_APP_KEY = os.environ.get("SMS_APP_KEY", "")
+SMS_APP_SECRET = os.environ.get("SMS_APP_SECRET", "")
+REGISTRY_BACKEND = os.environ.get("REGISTRY_BACKEND", "simulator")  # simulator | http
+REGISTRY_API_URL = os.environ.get("REGISTRY_API_URL", "")
+REGISTRY_APP_KEY = os.environ.get("REGISTRY_APP_KEY", "")
+REGISTRY_APP_SECRET = os.environ.get("REGISTRY_APP_SECRET", "")
+REGISTRY_TIMEOUT_SECONDS = float(os.environ.get("REGISTRY_TIMEOUT_SECONDS", "3"))
+PAYMENT_BACKEND = os.environ.get("PAYMENT_BACKEND", "simulator")  # simulator | http
+PAYMENT_API_URL = os.environ.get("PAYMENT_API_URL", "")
+PAYMENT_MERCHANT_ID = os.environ.get("PAYMENT_MERCHANT_ID", "SIM-MERCHANT-0001")
+PAYMENT_API_KEY = os.environ.get("PAYMENT_API_KEY", "") or (_required("PAYMENT_API_KEY") if PRODUCTION else _derived_key("payment-sim"))
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+ORDER_TTL_MINUTES = 30
+
 PORTAL_NAME = os.environ.get("PORTAL_NAME", "惠民保参保与理赔服务平台")
 SAMPLE_PLAN_LABEL = "示例方案（参数待主管部门确认）"
+
+LOGIN_URL = "enrollment:login"
+LOGIN_REDIRECT_URL = "enrollment:my_policies"

@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from health_check.views import HealthCheckView
 
 from portal import views
@@ -18,7 +19,11 @@ urlpatterns = [
         name="health",
     ),
     path("admin/", admin.site.urls),
+    path("", include("enrollment.urls")),
 ]
+
+if settings.SIMULATORS_ENABLED:
+    urlpatterns.append(path("sim/", include("portal.simulators.urls")))
 
 handler404 = "portal.views.not_found"
 handler500 = "portal.views.server_error"

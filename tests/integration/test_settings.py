@@ -22,6 +22,7 @@ def production_env(**extra):
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "BLIND_INDEX_KEY": "blind-index-key-for-the-test-only",
         "ALLOWED_HOSTS": "hmb.example.gov.cn",
+        "PAYMENT_API_KEY": "payment-api-key-for-the-test-only",
         **extra,
     }
 

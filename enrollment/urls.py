@@ -1,0 +1,11 @@
+"""The resident's pages. Each views module owns its routes (``urlpatterns`` in the module)."""
+
+from django.urls import include, path
+
+app_name = "enrollment"
+
+urlpatterns = [
+    path("account/", include("enrollment.views.account")),
+    path("", include("enrollment.views.purchase")),
+    path("", include("enrollment.views.payment")),
+]

@@ -1,0 +1,3 @@
+"""Views: account (see enrollment/urls.py)."""
+
+urlpatterns: list = []

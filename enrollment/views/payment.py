@@ -1,0 +1,3 @@
+"""Views: payment (see enrollment/urls.py)."""
+
+urlpatterns: list = []

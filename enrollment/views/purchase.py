@@ -1,0 +1,3 @@
+"""Views: purchase (see enrollment/urls.py)."""
+
+urlpatterns: list = []
