@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -149,3 +150,196 @@ def plan_summaries(version: ProductVersion) -> list[PlanSummary]:
 
 def version_exists(slug: str) -> bool:
     return ProductVersion.objects.filter(slug=slug).exists()
+
+
+# --- Purchase checks ---------------------------------------------------------------------------
+
+ADULT_AGE = 18
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    """One person a resident wants to insure, as typed."""
+
+    name: str
+    id_number: str
+    relation: str
+    guardian: bool = False  # the buyer declares being the minor's guardian (relation "other")
+
+
+@dataclass
+class PersonCheck:
+    """The live answer for one person: field errors (code, Chinese message), or the price."""
+
+    errors: dict[str, list[tuple[str, str]]]
+    id_number: str = ""
+    masked: str = ""
+    price: Decimal | None = None
+    age: int | None = None
+    minor: bool = False
+    status: str = ""  # what the registry said, in Chinese
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add(self, field: str, code: str, message: str) -> None:
+        self.errors.setdefault(field, []).append((code, message))
+
+
+NAME_PATTERN = re.compile(r"^[\u4e00-\u9fa5·A-Za-z][\u4e00-\u9fa5·A-Za-z ]{0,28}[\u4e00-\u9fa5A-Za-z]$")
+
+
+def person_check(*, resident, plan: Plan, person: PersonInput, today) -> PersonCheck:
+    """Check one person for ``plan``: ID, relation and guardianship, base insurance, not yet
+    covered this product year through any channel, the age-band price."""
+    from enrollment import idnumber, registry
+    from enrollment.models import Person, Policy, Relation
+
+    check = PersonCheck(errors={})
+    name = person.name.strip()
+    if not name:
+        check.add("name", "name_required", "请填写姓名。")
+    elif not NAME_PATTERN.match(name):
+        check.add("name", "name_invalid", "姓名应为2至30个汉字或字母，与身份证一致。")
+    if person.relation not in Relation.values:
+        check.add("relation", "relation_invalid", "请选择与投保人的关系。")
+    try:
+        parsed = idnumber.parse(person.id_number)
+    except idnumber.IdNumberError as exc:
+        check.add("id_number", exc.code, exc.message)
+        return check
+    check.id_number, check.masked = parsed.number, idnumber.mask(parsed.number)
+    own = resident.person.id_number if resident.person_id else None
+    if person.relation == Relation.SELF and parsed.number != own:
+        check.add("relation", "not_self", "“本人”须与实名认证的身份证号一致；为家人投保请选择对应关系。")
+    if person.relation != Relation.SELF and parsed.number == own:
+        check.add("relation", "is_self", "这是您本人的身份证号，关系请选择“本人”。")
+    check.age = parsed.age_on(today)
+    check.minor = check.age < ADULT_AGE
+    if check.minor and person.relation == Relation.SELF:
+        check.add("relation", "minor_self", "未成年人不能自行投保，请由父母或其他监护人代为投保。")
+    elif check.minor and person.relation not in (Relation.CHILD,) and not person.guardian:
+        check.add("guardian", "guardian_required", "被保险人未满18周岁，须由监护人投保：请确认您是其监护人。")
+    version = plan.version
+    check.price = plan.price_for_age(parsed.age_on(version.coverage_start))
+    if check.price is None:
+        check.add("id_number", "no_price", "该年龄暂无对应保费，请联系客服。")
+    existing = Person.objects.by_id_number(parsed.number).first()
+    if existing and Policy.objects.filter(person=existing, version=version, status__in=Policy.LIVE).exists():
+        check.add("id_number", "already_covered", f"该人员已有{version.year}年度保单，每人每年度限购一份。")
+        return check
+    if check.errors:
+        return check
+    try:
+        answer = registry.lookup(parsed.number, name)
+    except registry.RegistryUnavailable:
+        check.add("registry", "registry_unavailable", "医保参保信息查询暂时不可用，请稍后重试。我们不会在未核实参保状态时承保。")
+        return check
+    verdict = registry.eligibility(version.program, answer)
+    if not verdict.ok:
+        check.add("registry", verdict.code, verdict.message)
+    else:
+        check.status = "基本医保参保正常"
+    return check
+
+
+def resident_policies(resident):
+    """Policies the resident bought (for anyone) or that cover the resident (bought by anyone)."""
+    from django.db.models import Q
+
+    from enrollment.models import Policy
+
+    condition = Q(order__resident=resident)
+    if resident.person_id:
+        condition |= Q(person_id=resident.person_id)
+    return (
+        Policy.objects.filter(condition)
+        .exclude(status=Policy.EXPIRED)
+        .select_related("person", "plan", "version__program", "order")
+        .order_by("-version__year", "created_at")
+    )
+
+
+# --- Payout estimator --------------------------------------------------------------------------
+
+ESTIMATE_FIELDS = {
+    "in_catalog_self_pay": "医保目录内个人自付（乙类自付、丙类）",
+    "out_of_catalog": "医保目录外费用",
+    "heavy_ion": "重离子治疗费用（恶性肿瘤）",
+}
+
+
+class EstimateInvalid(Exception):
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__(next(iter(errors.values())))
+
+
+def payout_estimate(*, plan: Plan, amounts: dict[str, str], pre_existing: bool, consecutive_years="0",
+                    medical_assistance: bool = False):
+    """What ``plan`` would pay for one in-region inpatient stay at a designated tertiary hospital
+    with these costs (heavy-ion therapy with a malignant-tumour diagnosis). Returns the engine's
+    ``YearResult``; raises ``EstimateInvalid`` naming each bad field."""
+    from datetime import datetime, time
+    from decimal import InvalidOperation
+    from zoneinfo import ZoneInfo
+
+    from claims.rules.engine import adjudicate_year
+
+    from claims.rules.model import PolicyFacts, Settlement
+
+    errors: dict[str, str] = {}
+    values: dict[str, Decimal] = {}
+    for field, label in ESTIMATE_FIELDS.items():
+        text = (amounts.get(field) or "").strip().replace(",", "").replace("，", "") or "0"
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            errors[field] = f"{label}：请输入金额（元），例如 30000"
+            continue
+        if not value.is_finite() or value < 0 or value > Decimal("100000000"):
+            errors[field] = f"{label}：金额应在0到1亿元之间"
+        elif value != value.quantize(Decimal("0.01")):
+            errors[field] = f"{label}：金额最多保留两位小数"
+        else:
+            values[field] = value.quantize(Decimal("0.01"))
+    try:
+        years = int(str(consecutive_years).strip() or "0")
+        if not 0 <= years <= 50:
+            raise ValueError
+    except ValueError:
+        errors["consecutive_years"] = "连续参保年数：请输入0到50之间的整数"
+        years = 0
+    if not errors and not any(values.values()):
+        errors["in_catalog_self_pay"] = "请至少填写一项费用"
+    if errors:
+        raise EstimateInvalid(errors)
+    version = plan.version
+    start = version.coverage_start
+    settled = datetime.combine(start, time(12), tzinfo=ZoneInfo("Asia/Shanghai"))
+    settlement = Settlement(
+        settlement_id="estimate",
+        id_number="000000000000000000",
+        name="",
+        hospital_code="",
+        hospital_name="",
+        hospital_level=3,
+        designated=True,
+        in_region=True,
+        visit_type="inpatient",
+        admission_date=start,
+        discharge_date=start,
+        settled_at=settled,
+        diagnoses=("C34.9",) if values.get("heavy_ion") else ("Z00.0",),
+        pre_existing=pre_existing,
+        amounts={"total": sum(values.values(), Decimal("0.00")), **values},
+    )
+    policy = PolicyFacts(
+        id_number="000000000000000000",
+        coverage_start=start,
+        coverage_end=version.coverage_end,
+        consecutive_years=years,
+        medical_assistance=medical_assistance,
+    )
+    return adjudicate_year(benefit_config(plan), policy, [settlement])

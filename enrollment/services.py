@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import json
+import secrets
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from enrollment import validation
+from enrollment import selectors, validation
 from enrollment.models import (
+    Channel,
     CoInsurer,
+    Consent,
+    ConsentText,
     DeductibleGroup,
+    FamilyMember,
+    Order,
     Person,
     Plan,
+    Policy,
     PriceBand,
     ProductVersion,
     Program,
     RatioBand,
+    Relation,
+    Resident,
     Responsibility,
 )
+from enrollment.selectors import PersonInput
 from portal import crypto
 
 PRODUCTS_FILE = Path(__file__).resolve().parent / "data" / "products.json"
@@ -157,6 +169,12 @@ def products_load(*, path: Path = PRODUCTS_FILE) -> list[str]:
     (staff may have edited it). Returns the slugs created."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     created = []
+    for text in data.get("consent_texts", []):
+        ConsentText.objects.get_or_create(
+            kind=text["kind"],
+            version=text["version"],
+            defaults={"title": text["title"], "body": text["body"], "effective_at": timezone.now()},
+        )
     for p in data["programs"]:
         program, program_created = Program.objects.get_or_create(
             code=p["code"],
@@ -197,3 +215,141 @@ def products_load(*, path: Path = PRODUCTS_FILE) -> list[str]:
                 version_publish(version=version)
             created.append(version.slug)
     return created
+
+
+# --- Purchase (self and family) --------------------------------------------------------------
+
+
+class PurchaseRefused(Exception):
+    """A purchase that cannot go ahead; nothing was written.
+
+    ``errors`` maps a field name (``people-0-id_number``, ``consent``, ``sales_window``...) to a list
+    of ``(code, message)``; ``message`` is the first one, for a one-line answer.
+    """
+
+    def __init__(self, errors: dict[str, list[tuple[str, str]]]):
+        self.errors = errors
+        first = next(iter(errors.values()))[0]
+        self.code, self.message = first
+        super().__init__(self.message)
+
+
+def _number(prefix: str) -> str:
+    return f"{prefix}{timezone.localdate():%Y%m%d}{secrets.randbelow(10**10):010d}"
+
+
+def order_create(
+    *,
+    resident: Resident,
+    plan: Plan,
+    people: list[PersonInput],
+    accepted: set[str],
+    ip_address: str | None = None,
+) -> Order:
+    """Reserve every person under ``plan`` in one pending order, or refuse with reasons per person.
+
+    Each person is checked (ID, base insurance, not yet covered, price); consent to the terms and
+    to the use of personal information is recorded per person with the texts' versions. The
+    database's partial unique constraint decides races: a person covered meanwhile through any
+    channel makes the whole order refused, naming that person, and nothing is kept.
+    """
+    version = plan.version
+    today = timezone.localdate()
+    if not version.sales_open_on(today):
+        raise PurchaseRefused(
+            {
+                "sales_window": [
+                    (
+                        "sales_closed",
+                        f"{version.name}的投保时间为{version.sales_start:%Y年%-m月%-d日}至"
+                        f"{version.sales_end:%Y年%-m月%-d日}，当前不在投保期内。",
+                    )
+                ]
+            }
+        )
+    missing = {ConsentText.TERMS, ConsentText.PRIVACY} - accepted
+    if missing:
+        raise PurchaseRefused({"consent": [("consent_required", "请阅读并同意保险条款和个人信息处理授权。")]})
+    if not people:
+        raise PurchaseRefused({"people": [("people_required", "请至少添加一位被保险人。")]})
+
+    checks = [selectors.person_check(resident=resident, plan=plan, person=p, today=today) for p in people]
+    errors: dict[str, list[tuple[str, str]]] = {}
+    seen: dict[str, int] = {}
+    for index, check in enumerate(checks):
+        for field, problems in check.errors.items():
+            errors.setdefault(f"people-{index}-{field}", []).extend(problems)
+        if check.id_number:
+            if check.id_number in seen:
+                errors.setdefault(f"people-{index}-id_number", []).append(
+                    ("duplicate_person", f"与第{seen[check.id_number] + 1}位被保险人的身份证号重复。")
+                )
+            seen.setdefault(check.id_number, index)
+    if errors:
+        raise PurchaseRefused(errors)
+
+    # The registry was asked above, outside any transaction; from here on it is one transaction.
+    with transaction.atomic():
+        return _order_write(resident=resident, plan=plan, people=people, checks=checks, ip_address=ip_address)
+
+
+def _order_write(*, resident, plan, people, checks, ip_address) -> Order:
+    version = plan.version
+    errors: dict[str, list[tuple[str, str]]] = {}
+    texts = [ConsentText.objects.filter(kind=kind).latest() for kind in (ConsentText.TERMS, ConsentText.PRIVACY)]
+    channel = Channel.SELF if all(p.relation == Relation.SELF for p in people) else Channel.FAMILY
+    order = Order.objects.create(
+        number=_number("O"),
+        version=version,
+        resident=resident,
+        channel=channel,
+        amount=sum((c.price for c in checks), Decimal("0.00")),
+        expires_at=timezone.now() + timedelta(minutes=settings.ORDER_TTL_MINUTES),
+    )
+    for index, (person_input, check) in enumerate(zip(people, checks, strict=True)):
+        person = person_get_or_create(name=person_input.name, id_number=check.id_number)
+        try:
+            with transaction.atomic():
+                policy = Policy.objects.create(
+                    number=_number(version.program.code[:2].upper()),
+                    person=person,
+                    version=version,
+                    plan=plan,
+                    order=order,
+                    channel=Channel.SELF if person_input.relation == Relation.SELF else Channel.FAMILY,
+                    relation=person_input.relation,
+                    premium=check.price,
+                    coverage_start=version.coverage_start,
+                    coverage_end=version.coverage_end,
+                )
+        except IntegrityError as exc:
+            if _constraint(exc) != "one_live_policy_per_person_year":
+                raise
+            errors.setdefault(f"people-{index}-id_number", []).append(
+                ("already_covered", f"{person_input.name}已有{version.year}年度保单（可能刚刚通过其他渠道参保），无需重复购买。")
+            )
+            continue
+        if person_input.relation != Relation.SELF:
+            FamilyMember.objects.get_or_create(
+                resident=resident, person=person, defaults={"relation": person_input.relation}
+            )
+        Consent.objects.bulk_create(
+            Consent(
+                person=person,
+                text=text,
+                given_by=resident,
+                as_guardian=check.minor,
+                policy=policy,
+                ip_address=ip_address,
+            )
+            for text in texts
+        )
+    if errors:
+        transaction.set_rollback(True)
+        raise PurchaseRefused(errors)
+    return order
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)

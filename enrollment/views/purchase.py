@@ -1,3 +1,274 @@
-"""Views: purchase (see enrollment/urls.py)."""
+"""The resident's purchase in three screens: plan → people and consent → pay (views/payment.py).
 
-urlpatterns: list = []
+Each person row is checked live as it is typed (htmx posts the row to ``check_person``, which
+renders the row's ``status`` partial from the same template).
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import quote
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from enrollment import selectors, services
+from enrollment.models import ConsentText, Order, Plan, Policy, Relation
+from enrollment.selectors import PersonInput
+
+MAX_PEOPLE = 12
+RELATION_CHOICES = [(value, label) for value, label in Relation.choices]
+
+
+def resident_required(view):
+    """Signed in with a bound real name; otherwise to sign-in, then to binding."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        resident = getattr(request.user, "resident", None)
+        if resident is None:
+            raise Http404
+        if resident.person_id is None:
+            return redirect(f"/account/bind/?next={quote(request.get_full_path())}")
+        request.resident = resident
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _plan(slug: str, code: str) -> Plan:
+    try:
+        return selectors.plan_with_config(product=slug, plan=code)
+    except Plan.DoesNotExist:
+        raise Http404 from None
+
+
+def buy_plan(request, slug):
+    """Screen 1: choose a plan."""
+    version = get_object_or_404(selectors.published_versions(), slug=slug)
+    today = timezone.localdate()
+    return render(
+        request,
+        "enrollment/purchase/plan.html",
+        {"version": version, "plans": selectors.plan_summaries(version), "open": version.sales_open_on(today)},
+    )
+
+
+def _people_from(post) -> list[tuple[int, PersonInput]]:
+    rows = []
+    for index in range(MAX_PEOPLE):
+        prefix = f"people-{index}-"
+        if f"{prefix}id_number" not in post:
+            continue
+        rows.append(
+            (
+                index,
+                PersonInput(
+                    name=post.get(f"{prefix}name", ""),
+                    id_number=post.get(f"{prefix}id_number", ""),
+                    relation=post.get(f"{prefix}relation", ""),
+                    guardian=post.get(f"{prefix}guardian") == "1",
+                ),
+            )
+        )
+    return rows
+
+
+@resident_required
+def buy_people(request, slug, plan):
+    """Screen 2: the people to insure, each checked live, and consent; POST creates the order."""
+    plan_obj = _plan(slug, plan)
+    version = plan_obj.version
+    texts = {kind: ConsentText.objects.filter(kind=kind).latest() for kind in (ConsentText.TERMS, ConsentText.PRIVACY)}
+    resident = request.resident
+    errors: dict = {}
+    if request.method == "POST":
+        rows = _people_from(request.POST)
+        try:
+            order = services.order_create(
+                resident=resident,
+                plan=plan_obj,
+                people=[person for _, person in rows],
+                accepted=set(request.POST.getlist("consent")),
+                ip_address=request.META.get("REMOTE_ADDR"),
+            )
+        except services.PurchaseRefused as refused:
+            # Errors are keyed by position in the submitted list; map them back to row indices.
+            positions = {f"people-{pos}-": f"people-{index}-" for pos, (index, _) in enumerate(rows)}
+            for key, problems in refused.errors.items():
+                for old, new in positions.items():
+                    if key.startswith(old):
+                        key = new + key[len(old):]
+                        break
+                errors[key] = problems
+        else:
+            return redirect("enrollment:order_detail", number=order.number)
+    else:
+        me = resident.person
+        rows = [(0, PersonInput(name=me.name, id_number=me.id_number, relation=Relation.SELF))]
+    people = [
+        {
+            "index": index,
+            "person": person,
+            "errors": {k.rsplit("-", 1)[1]: v for k, v in errors.items() if k.startswith(f"people-{index}-")},
+        }
+        for index, person in rows
+    ]
+    general = {k: v for k, v in errors.items() if not k.startswith("people-")}
+    return render(
+        request,
+        "enrollment/purchase/people.html",
+        {
+            "plan": plan_obj,
+            "version": version,
+            "people": people,
+            "general_errors": general,
+            "texts": texts,
+            "accepted": set(request.POST.getlist("consent")) if request.method == "POST" else set(),
+            "relations": RELATION_CHOICES,
+            "next_index": max((i for i, _ in rows), default=-1) + 1,
+            "max_people": MAX_PEOPLE,
+            "open": version.sales_open_on(timezone.localdate()),
+        },
+        status=422 if errors else 200,
+    )
+
+
+@resident_required
+@require_POST
+def check_person(request, slug, plan, index):
+    """htmx: the live check of one row (ID valid, base insurance, not yet covered, price)."""
+    plan_obj = _plan(slug, plan)
+    rows = dict(_people_from(request.POST))
+    person = rows.get(index)
+    if person is None:
+        return HttpResponse(status=400)
+    if not person.id_number.strip():
+        check = None  # nothing typed yet: say nothing
+    else:
+        check = selectors.person_check(
+            resident=request.resident, plan=plan_obj, person=person, today=timezone.localdate()
+        )
+    return render(
+        request,
+        "enrollment/purchase/people.html#person-status",
+        {"check": check, "index": index, "version": plan_obj.version},
+    )
+
+
+@resident_required
+def person_row(request, slug, plan):
+    """htmx: one more empty person row."""
+    plan_obj = _plan(slug, plan)
+    try:
+        index = int(request.GET.get("index", "0"))
+    except ValueError:
+        index = 0
+    if not 0 <= index < MAX_PEOPLE:
+        return HttpResponse("最多可为12人同时投保。", status=422)
+    context = {
+        "row": {"index": index, "person": PersonInput("", "", Relation.SPOUSE), "errors": {}},
+        "plan": plan_obj,
+        "version": plan_obj.version,
+        "relations": RELATION_CHOICES,
+        "next_index": index + 1,
+        "max_people": MAX_PEOPLE,
+        "oob": True,
+    }
+    # The new row, plus the "add" button swapped out-of-band with the next index.
+    row = render(request, "enrollment/purchase/people.html#person-row", context).content
+    button = render(request, "enrollment/purchase/people.html#add-button", context).content
+    return HttpResponse(row + button)
+
+
+@resident_required
+def order_detail(request, number):
+    """Screen 3: what is being bought and for how much; pay (views/payment.py)."""
+    order = get_object_or_404(
+        Order.objects.select_related("version__program").prefetch_related("policies__person", "policies__plan"),
+        number=number,
+        resident=request.resident,
+    )
+    return render(request, "enrollment/purchase/order.html", {"order": order, "now": timezone.now()})
+
+
+@resident_required
+def my_policies(request):
+    """我的保单: every policy the resident bought, and those others bought for the resident."""
+    return render(request, "enrollment/policies/list.html", {"policies": selectors.resident_policies(request.resident)})
+
+
+def _own_policy(request, number) -> Policy:
+    policy = selectors.resident_policies(request.resident).filter(number=number).first()
+    if policy is None:
+        raise Http404
+    return policy
+
+
+@resident_required
+def policy_detail(request, number):
+    """The e-policy certificate (ID masked)."""
+    policy = _own_policy(request, number)
+    return render(request, "enrollment/policies/detail.html", {"policy": policy})
+
+
+@resident_required
+def policy_pdf(request, number):
+    from enrollment.epolicy import render_pdf
+
+    policy = _own_policy(request, number)
+    if policy.status != Policy.ACTIVE:
+        raise Http404
+    response = HttpResponse(render_pdf(policy), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{policy.number}.pdf"'
+    return response
+
+
+def estimate(request, slug, plan):
+    """The payout estimator: expected costs in, what the plan would pay out, computed by
+    ``claims.rules`` exactly as a claim would be (same engine, same configuration)."""
+    plan_obj = _plan(slug, plan)
+    result, errors = None, {}
+    data = request.POST if request.method == "POST" else None
+    if data is not None:
+        try:
+            result = selectors.payout_estimate(
+                plan=plan_obj,
+                amounts={field: data.get(field, "") for field in selectors.ESTIMATE_FIELDS},
+                pre_existing=data.get("pre_existing") == "1",
+                consecutive_years=data.get("consecutive_years", "0"),
+                medical_assistance=data.get("medical_assistance") == "1",
+            )
+        except selectors.EstimateInvalid as exc:
+            errors = exc.errors
+    context = {
+        "plan": plan_obj,
+        "version": plan_obj.version,
+        "result": result,
+        "errors": errors,
+        "data": data or {},
+        "inputs": [(f, label, (data or {}).get(f, "")) for f, label in selectors.ESTIMATE_FIELDS.items()],
+    }
+    template = "enrollment/purchase/estimate.html"
+    if request.htmx:
+        template += "#estimate-result"
+    return render(request, template, context, status=422 if errors else 200)
+
+
+urlpatterns = [
+    path("estimate/<slug:slug>/<slug:plan>/", estimate, name="estimate"),
+    path("buy/<slug:slug>/", buy_plan, name="buy_plan"),
+    path("buy/<slug:slug>/<slug:plan>/", buy_people, name="buy_people"),
+    path("buy/<slug:slug>/<slug:plan>/check/<int:index>/", check_person, name="check_person"),
+    path("buy/<slug:slug>/<slug:plan>/row/", person_row, name="person_row"),
+    path("orders/<str:number>/", order_detail, name="order_detail"),
+    path("policies/", my_policies, name="my_policies"),
+    path("policies/<str:number>/", policy_detail, name="policy_detail"),
+    path("policies/<str:number>/pdf/", policy_pdf, name="policy_pdf"),
+]
