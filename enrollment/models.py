@@ -101,6 +101,10 @@ class Program(models.Model):
     cost_ratio_ceiling = models.DecimalField("综合成本率上限", null=True, blank=True, **RATIO)
     loss_ratio_floor = models.DecimalField("赔付率下限", null=True, blank=True, **RATIO)
     cycle_years = models.PositiveSmallIntegerField("考核周期（年）", default=1)
+    personal_account_payment = models.BooleanField(
+        "支持医保个人账户支付", default=False, help_text="职工医保个人账户可为本人及配偶、父母、子女支付保费（威海）"
+    )
+    auto_renewal = models.BooleanField("支持授权自动续保", default=False, help_text="居民授权后，下一年度自动续保代扣（威海）")
 
     class Meta:
         verbose_name = verbose_name_plural = "项目"
@@ -705,6 +709,7 @@ class RenewalAuthorization(models.Model):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="renewals", verbose_name="被保险人")
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="renewals", verbose_name="项目")
     plan_code = models.SlugField("续保方案")
+    agreement_no = models.CharField("代扣协议号", max_length=64, default="")
     consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="+", verbose_name="授权记录")
     created_at = models.DateTimeField("授权时间", auto_now_add=True)
     revoked_at = models.DateTimeField("撤销时间", null=True, blank=True)

@@ -187,6 +187,8 @@ def products_load(*, path: Path = PRODUCTS_FILE) -> list[str]:
                 "cost_ratio_ceiling": _money(p.get("cost_ratio_ceiling")),
                 "loss_ratio_floor": _money(p.get("loss_ratio_floor")),
                 "cycle_years": p.get("cycle_years", 1),
+                "personal_account_payment": p.get("personal_account_payment", False),
+                "auto_renewal": p.get("auto_renewal", False),
             },
         )
         if program_created:
