@@ -343,3 +343,15 @@ def payout_estimate(*, plan: Plan, amounts: dict[str, str], pre_existing: bool, 
         medical_assistance=medical_assistance,
     )
     return adjudicate_year(benefit_config(plan), policy, [settlement])
+
+
+def renewal_candidates(resident):
+    """Active policies the resident bought in programs offering auto-renewal, not yet authorised."""
+    from enrollment.models import Policy, RenewalAuthorization
+
+    authorised = RenewalAuthorization.objects.filter(resident=resident, revoked_at__isnull=True).values("person_id")
+    return (
+        Policy.objects.filter(order__resident=resident, status=Policy.ACTIVE, version__program__auto_renewal=True)
+        .exclude(person_id__in=authorised)
+        .select_related("person", "plan", "version__program")
+    )

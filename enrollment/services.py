@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from enrollment import selectors, validation
+from enrollment import idnumber, selectors, validation
 from enrollment.models import (
     Channel,
     CoInsurer,
@@ -22,6 +22,7 @@ from enrollment.models import (
     DeductibleGroup,
     FamilyMember,
     Order,
+    PaymentMethod,
     Person,
     Plan,
     Policy,
@@ -30,6 +31,7 @@ from enrollment.models import (
     Program,
     RatioBand,
     Relation,
+    RenewalAuthorization,
     Resident,
     Responsibility,
 )
@@ -355,3 +357,109 @@ def _order_write(*, resident, plan, people, checks, ip_address) -> Order:
 def _constraint(exc: IntegrityError) -> str | None:
     diag = getattr(exc.__cause__, "diag", None)
     return getattr(diag, "constraint_name", None)
+
+
+# --- Auto-renewal by consent (Weihai) ----------------------------------------------------------
+
+
+def renewal_authorize(
+    *, resident: Resident, policy: Policy, ip_address: str | None = None
+) -> RenewalAuthorization:
+    """Opt in: renew ``policy``'s person under the same plan code each year, charged by withholding.
+
+    The consent text's version is recorded; the withholding agreement is signed with the
+    provider before anything is written here, so a refused signature leaves nothing behind.
+    """
+    from enrollment import payments
+
+    program = policy.version.program
+    if not program.auto_renewal:
+        raise PurchaseRefused({"renewal": [("renewal_not_offered", f"{program}不提供自动续保。")]})
+    if policy.order.resident_id != resident.pk or policy.status != Policy.ACTIVE:
+        raise PurchaseRefused({"renewal": [("renewal_not_allowed", "只能为本人购买的有效保单开通自动续保。")]})
+    if RenewalAuthorization.objects.filter(person=policy.person, program=program, revoked_at__isnull=True).exists():
+        raise PurchaseRefused({"renewal": [("renewal_exists", f"{policy.person.name}已开通自动续保。")]})
+    text = ConsentText.objects.filter(kind=ConsentText.AUTO_RENEWAL).latest()
+    agreement_no = payments.provider().sign_agreement(
+        contract_code=f"R{policy.person_id}-{program.code}", payer_id_number=resident.person.id_number
+    )
+    with transaction.atomic():
+        consent = Consent.objects.create(
+            person=policy.person, text=text, given_by=resident, policy=policy, ip_address=ip_address
+        )
+        try:
+            with transaction.atomic():
+                return RenewalAuthorization.objects.create(
+                    resident=resident,
+                    person=policy.person,
+                    program=program,
+                    plan_code=policy.plan.code,
+                    consent=consent,
+                    agreement_no=agreement_no,
+                )
+        except IntegrityError:
+            raise PurchaseRefused(
+                {"renewal": [("renewal_exists", f"{policy.person.name}已开通自动续保。")]}
+            ) from None
+
+
+def renewal_revoke(*, resident: Resident, authorization: RenewalAuthorization) -> None:
+    """Revoke at any time: no renewal order is created for it afterwards."""
+    from enrollment import payments
+
+    if authorization.resident_id != resident.pk:
+        raise PurchaseRefused({"renewal": [("renewal_not_yours", "只能撤销本人开通的自动续保。")]})
+    with transaction.atomic():
+        updated = RenewalAuthorization.objects.filter(pk=authorization.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+    if updated:
+        payments.provider().terminate_agreement(agreement_no=authorization.agreement_no)
+
+
+def renewal_orders_create(*, version: ProductVersion) -> list[Order]:
+    """When ``version`` opens for sale: one renewal order per consenting person not yet covered,
+    charged by withholding. Revoked authorizations are skipped; a person who bought meanwhile
+    through any channel is skipped by the unique constraint, never charged twice."""
+    from enrollment import billing
+
+    orders = []
+    authorizations = RenewalAuthorization.objects.filter(
+        program=version.program, revoked_at__isnull=True
+    ).select_related("person", "resident")
+    for authorization in authorizations:
+        plan = version.plans.filter(code=authorization.plan_code).first()
+        person = authorization.person
+        price = plan.price_for_age(idnumber.parse(person.id_number).age_on(version.coverage_start)) if plan else None
+        if plan is None or price is None:
+            continue
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    number=_number("R"),
+                    version=version,
+                    resident=authorization.resident,
+                    channel=Channel.RENEWAL,
+                    method=PaymentMethod.WITHHOLDING,
+                    amount=price,
+                    expires_at=timezone.now() + timedelta(minutes=settings.ORDER_TTL_MINUTES),
+                )
+                Policy.objects.create(
+                    number=_number(version.program.code[:2].upper()),
+                    person=person,
+                    version=version,
+                    plan=plan,
+                    order=order,
+                    channel=Channel.RENEWAL,
+                    relation=Relation.SELF if authorization.resident.person_id == person.pk else Relation.OTHER,
+                    premium=price,
+                    coverage_start=version.coverage_start,
+                    coverage_end=version.coverage_end,
+                )
+        except IntegrityError as exc:
+            if _constraint(exc) != "one_live_policy_per_person_year":
+                raise
+            continue  # already covered for this year through another channel
+        billing.renewal_withhold(order=order, agreement_no=authorization.agreement_no)
+        orders.append(order)
+    return orders

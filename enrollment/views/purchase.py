@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from enrollment import selectors, services
-from enrollment.models import ConsentText, Order, Plan, Policy, Relation
+from enrollment.models import ConsentText, Order, Plan, Policy, Relation, RenewalAuthorization
 from enrollment.selectors import PersonInput
 
 MAX_PEOPLE = 12
@@ -261,7 +261,44 @@ def estimate(request, slug, plan):
     return render(request, template, context, status=422 if errors else 200)
 
 
+@resident_required
+def renewal(request):
+    """Weihai: opt in to auto-renewal per policy (consent recorded with its version), revoke any time."""
+    resident = request.resident
+    message = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "revoke":
+                authorization = get_object_or_404(
+                    RenewalAuthorization, pk=request.POST.get("authorization"), resident=resident
+                )
+                services.renewal_revoke(resident=resident, authorization=authorization)
+                message = ("ok", "已撤销自动续保，今后不会再代扣。")
+            else:
+                if request.POST.get("consent") != "auto_renewal":
+                    raise services.PurchaseRefused(
+                        {"consent": [("consent_required", "请阅读并同意《自动续保代扣授权》。")]}
+                    )
+                policy = get_object_or_404(Policy, number=request.POST.get("policy"), order__resident=resident)
+                services.renewal_authorize(
+                    resident=resident, policy=policy, ip_address=request.META.get("REMOTE_ADDR")
+                )
+                message = ("ok", f"已为{policy.person.name}开通自动续保。")
+        except services.PurchaseRefused as refused:
+            message = ("error", refused.message)
+    context = {
+        "candidates": selectors.renewal_candidates(resident),
+        "authorizations": RenewalAuthorization.objects.filter(resident=resident, revoked_at__isnull=True)
+        .select_related("person", "program"),
+        "text": ConsentText.objects.filter(kind=ConsentText.AUTO_RENEWAL).latest(),
+        "message": message,
+    }
+    status = 422 if message and message[0] == "error" else 200
+    return render(request, "enrollment/policies/renewal.html", context, status=status)
+
+
 urlpatterns = [
+    path("renewal/", renewal, name="renewal"),
     path("estimate/<slug:slug>/<slug:plan>/", estimate, name="estimate"),
     path("buy/<slug:slug>/", buy_plan, name="buy_plan"),
     path("buy/<slug:slug>/<slug:plan>/", buy_people, name="buy_people"),
