@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(args, **env):
-    full_env = {**os.environ, "PYTHONWARNINGS": "ignore", **env}
+    full_env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    full_env.update({"PYTHONWARNINGS": "ignore", **env})
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, env=full_env, timeout=120)
 
 
