@@ -5,8 +5,11 @@ import re
 
 from enrollment.idnumber import mask
 
-# 18 characters: 17 digits and a digit or X, not inside a longer run of digits.
-ID_PATTERN = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
+# 18 characters shaped like a resident ID (region, a 19xx/20xx birth date, sequence, check
+# character), not part of a longer word or number such as an order number.
+ID_PATTERN = re.compile(
+    r"(?<![0-9A-Za-z])[1-8][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9A-Za-z])"
+)
 
 
 def mask_ids(text: str) -> str:

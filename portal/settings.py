@@ -132,6 +132,7 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "portal.context_processors.site",
             ],
+            "builtins": ["template_partials.templatetags.partials"],
         },
     },
 ]

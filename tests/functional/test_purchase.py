@@ -147,7 +147,7 @@ def test_outside_the_sales_window_the_refusal_gives_the_dates(signed_in):
         (("李秀英", MOTHER_ID, "self"), "“本人”须与实名认证的身份证号一致"),
         (("张小宝", CHILD_ID, "other"), "须由监护人投保"),
         (("赵六", LANZHOU_ID, "other"), "武威"),
-        (("钱七", UNINSURED_ID, "other"), "未参"),
+        (("钱七", UNINSURED_ID, "other"), "未查询到基本医疗保险参保记录"),
     ],
 )
 def test_each_bad_person_is_refused_with_a_clear_message_and_nothing_is_created(signed_in, in_window, row, message):

@@ -67,3 +67,10 @@ def test_log_lines_carry_masked_id_numbers_only(caplog):
         logger.info("lookup for %s failed", ID)
     assert ID not in caplog.text
     assert "620602********1231" in caplog.text
+
+
+def test_order_and_policy_numbers_are_not_mistaken_for_id_numbers():
+    from portal.logging import mask_ids
+
+    assert mask_ids("order O202506150000006765 paid") == "order O202506150000006765 paid"
+    assert mask_ids("id=620602197505201231;") == "id=620602********1231;"
