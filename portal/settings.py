@@ -178,7 +178,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "Asia/Shanghai"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "expire-orders": {"task": "enrollment.tasks.expire_orders", "schedule": 60.0},
+    "reconcile-orders": {"task": "enrollment.tasks.reconcile_orders", "schedule": 300.0},
+    "create-renewal-orders": {"task": "enrollment.tasks.create_renewal_orders", "schedule": 24 * 3600.0},
+}
 
 # --- Auth and security --------------------------------------------------------------------------
 

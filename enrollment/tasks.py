@@ -1,0 +1,30 @@
+"""Celery tasks: thin, each calls a service."""
+
+from celery import shared_task
+
+from enrollment import billing, services
+from enrollment.models import ProductVersion
+
+
+@shared_task(acks_late=True)
+def expire_orders() -> int:
+    return billing.orders_expire()
+
+
+@shared_task(acks_late=True)
+def reconcile_orders() -> int:
+    return billing.orders_reconcile()
+
+
+@shared_task(acks_late=True)
+def create_renewal_orders() -> int:
+    """Daily: for every version on sale, renewal orders for consenting residents not yet covered."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    created = 0
+    for version in ProductVersion.objects.filter(
+        status=ProductVersion.PUBLISHED, sales_start__lte=today, sales_end__gte=today, program__auto_renewal=True
+    ):
+        created += len(services.renewal_orders_create(version=version))
+    return created
