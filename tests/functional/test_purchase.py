@@ -5,42 +5,17 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.contrib.auth.models import User
 from django.db import connection
 from django.urls import reverse
 
 from enrollment import services
-from enrollment.models import Consent, Order, Person, Plan, Policy, Resident
+from enrollment.models import Consent, Order, Person, Plan, Policy
 from enrollment.selectors import PersonInput
-from portal import crypto
-from portal.simulators.models import RosterEntry
+from tests.factories import CHILD_ID, LANZHOU_ID, MOTHER_ID, SELF_ID, UNINSURED_ID, make_resident, roster
 
 pytestmark = pytest.mark.django_db
 
-WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-
-
-def make_id(first17: str) -> str:
-    return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
-
-
-SELF_ID = make_id("62060219750520123")  # 张桂兰, 1975
-MOTHER_ID = make_id("62060219500315122")  # 李秀英, 1950
-CHILD_ID = make_id("62060220150601001")  # 张小宝, born 2015: a minor
-LANZHOU_ID = make_id("62010219800101002")  # insured in Lanzhou, not Wuwei
-UNINSURED_ID = make_id("62060219900101003")
 IN_SALES_WINDOW = "2025-06-15 10:00 +08:00"
-
-
-def roster(id_number, name, status="in_force", region=None):
-    RosterEntry.objects.create(
-        id_hash=crypto.blind_index(id_number),
-        id_masked=id_number[:6] + "********" + id_number[-4:],
-        name=name,
-        status=status,
-        insured_region=region or id_number[:6],
-        category="resident",
-    )
 
 
 @pytest.fixture
@@ -50,14 +25,6 @@ def registry(db):
     roster(CHILD_ID, "张小宝")
     roster(LANZHOU_ID, "赵六", region="620102")
     roster(UNINSURED_ID, "钱七", status="not_insured")
-
-
-def make_resident(phone="13800000001", name="张桂兰", id_number=SELF_ID) -> Resident:
-    user = User.objects.create_user(username=f"p:{phone}")
-    user.set_unusable_password()
-    user.save()
-    person = services.person_get_or_create(name=name, id_number=id_number)
-    return Resident.objects.create(user=user, phone=phone, person=person)
 
 
 @pytest.fixture

@@ -1,0 +1,62 @@
+"""Builders shared by the tests: valid ID numbers, roster entries, residents, pending orders."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+
+from enrollment import services
+from enrollment.models import Plan, Resident
+from enrollment.selectors import PersonInput
+from portal import crypto
+from portal.simulators.models import RosterEntry
+
+WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+
+
+def make_id(first17: str) -> str:
+    """A valid 18-character ID number from its first 17 digits (GB 11643 check character)."""
+    return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
+
+
+SELF_ID = make_id("62060219750520123")  # 张桂兰, 1975, Wuwei
+MOTHER_ID = make_id("62060219500315122")  # 李秀英, 1950, Wuwei
+CHILD_ID = make_id("62060220150601001")  # 张小宝, 2015: a minor
+LANZHOU_ID = make_id("62010219800101002")  # insured in Lanzhou, not Wuwei
+UNINSURED_ID = make_id("62060219900101003")
+WEIHAI_ID = make_id("37100219800101123")  # 王建国, Weihai employee
+WEIHAI_SPOUSE_ID = make_id("37100219820202124")  # 刘芳
+WEIHAI_FRIEND_ID = make_id("37100219850303125")  # 陈明
+
+
+def roster(id_number, name, status="in_force", region=None, category="resident", balance="0.00", **flags):
+    return RosterEntry.objects.create(
+        id_hash=crypto.blind_index(id_number),
+        id_masked=id_number[:6] + "********" + id_number[-4:],
+        name=name,
+        status=status,
+        insured_region=region or id_number[:6],
+        category=category,
+        account_balance=Decimal(balance),
+        **flags,
+    )
+
+
+def make_resident(phone="13800000001", name="张桂兰", id_number=SELF_ID) -> Resident:
+    user = User.objects.create_user(username=f"p:{phone}")
+    user.set_unusable_password()
+    user.save()
+    person = services.person_get_or_create(name=name, id_number=id_number) if id_number else None
+    return Resident.objects.create(user=user, phone=phone, person=person)
+
+
+def pending_order(resident, *people, product="wuwei-2025", plan="basic"):
+    """A pending order (the sales window must be open: wrap in time_machine)."""
+    return services.order_create(
+        resident=resident,
+        plan=Plan.objects.get(version__slug=product, code=plan),
+        people=[PersonInput(*person) for person in people] or [PersonInput(resident.person.name,
+                                                                            resident.person.id_number, "self")],
+        accepted={"terms", "privacy"},
+    )
