@@ -1,0 +1,184 @@
+"""Importing the simulated registry's roster: CSV (UTF-8, UTF-8 with BOM, GBK) or XLSX.
+
+All or nothing: every row is checked first (ID check digit, status, region, category, flags,
+balance); if any row is bad, nothing is written and each bad row is reported by its number and
+column. A valid file is upserted by blind index, so a re-import updates people instead of
+duplicating them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+
+from enrollment import idnumber
+from portal import crypto
+from portal.simulators.models import RegistryStatus, RosterEntry
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 200_000
+COLUMNS = ["姓名", "身份证号", "参保状态", "参保地区码", "险种", "医疗救助对象", "退役军人", "新生儿", "个人账户余额"]
+REQUIRED = COLUMNS[:5]
+STATUSES = {label: value for value, label in RegistryStatus.choices} | {v: v for v in RegistryStatus.values}
+CATEGORIES = {"职工医保": RosterEntry.EMPLOYEE, "城乡居民医保": RosterEntry.RESIDENT,
+              RosterEntry.EMPLOYEE: RosterEntry.EMPLOYEE, RosterEntry.RESIDENT: RosterEntry.RESIDENT}
+YES = {"是", "true", "1", "y", "yes"}
+NO = {"否", "false", "0", "n", "no", ""}
+SCIENTIFIC = re.compile(r"^\d+(\.\d+)?[eE]\+?\d+$")
+
+
+class RosterInvalid(Exception):
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("；".join(errors[:5]))
+
+
+@dataclass
+class ImportResult:
+    created: int
+    updated: int
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise RosterInvalid(["文件编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV，或 XLSX 文件。"])
+
+
+def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:
+    if len(data) > MAX_BYTES:
+        raise RosterInvalid([f"文件超过{MAX_BYTES // 1024 // 1024}MB，请拆分后分批导入。"])
+    if filename.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        try:
+            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
+        except Exception as exc:  # openpyxl raises many kinds for a broken file
+            raise RosterInvalid(["无法读取该 XLSX 文件，请确认文件未损坏。"]) from exc
+        rows = sheet.iter_rows(values_only=True)
+        header = [str(cell).strip() if cell is not None else "" for cell in next(rows, [])]
+        records = [
+            {header[i]: _cell(value) for i, value in enumerate(row) if i < len(header)}
+            for row in rows
+            if any(value not in (None, "") for value in row)
+        ]
+    elif filename.lower().endswith(".csv"):
+        reader = csv.DictReader(io.StringIO(_decode(data)))
+        header = [h.strip() for h in reader.fieldnames or []]
+        records = [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+    else:
+        raise RosterInvalid(["只支持 CSV 或 XLSX 文件。"])
+    missing = [column for column in REQUIRED if column not in header]
+    if missing:
+        raise RosterInvalid([f"缺少必需的列：{'、'.join(missing)}（请使用模板）。"])
+    if len(records) > MAX_ROWS:
+        raise RosterInvalid([f"行数超过{MAX_ROWS}行，请拆分后分批导入。"])
+    return records
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        # A spreadsheet turned the ID into a number: keep what it shows, never guess digits.
+        return f"{value:E}" if value >= 1e15 else (str(int(value)) if value.is_integer() else str(value))
+    if isinstance(value, int):
+        return str(value)
+    return str(value).strip()
+
+
+def _flag(value: str, row: int, column: str, errors: list[str]) -> bool:
+    text = value.strip().lower()
+    if text in YES:
+        return True
+    if text in NO:
+        return False
+    errors.append(f"第{row}行“{column}”应填写“是”或“否”，当前为“{value}”。")
+    return False
+
+
+def parse(records: list[dict[str, str]]) -> list[RosterEntry]:
+    errors: list[str] = []
+    entries: dict[str, RosterEntry] = {}
+    for index, record in enumerate(records, start=2):  # row 1 is the header
+        raw_id = record.get("身份证号", "")
+        if SCIENTIFIC.match(raw_id) or re.fullmatch(r"\d{15,17}\.0", raw_id):
+            errors.append(f"第{index}行“身份证号”被表格软件转成了数字（{raw_id}），请将该列设为文本格式后重新填写，系统不会猜测缺失的数字。")
+            continue
+        try:
+            parsed = idnumber.parse(raw_id)
+        except idnumber.IdNumberError as exc:
+            errors.append(f"第{index}行“身份证号”：{exc.message}。")
+            continue
+        name = record.get("姓名", "").strip()
+        if not name or len(name) > 50:
+            errors.append(f"第{index}行“姓名”不能为空且不超过50字。")
+        status = STATUSES.get(record.get("参保状态", "").strip())
+        if status is None:
+            errors.append(f"第{index}行“参保状态”应为参保缴费正常、未参保或暂停参保。")
+        region = record.get("参保地区码", "").strip()
+        if not re.fullmatch(r"\d{6}", region):
+            errors.append(f"第{index}行“参保地区码”应为6位数字。")
+        category = CATEGORIES.get(record.get("险种", "").strip())
+        if category is None:
+            errors.append(f"第{index}行“险种”应为职工医保或城乡居民医保。")
+        flags = {
+            field: _flag(record.get(column, ""), index, column, errors)
+            for field, column in (("medical_assistance", "医疗救助对象"), ("veteran", "退役军人"), ("newborn", "新生儿"))
+        }
+        try:
+            balance = Decimal(record.get("个人账户余额", "").strip() or "0").quantize(Decimal("0.01"))
+            if balance < 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            errors.append(f"第{index}行“个人账户余额”应为不小于0的金额。")
+            balance = Decimal("0.00")
+        digest = crypto.blind_index(parsed.number)
+        if digest in entries:
+            errors.append(f"第{index}行“身份证号”与前面的行重复。")
+            continue
+        entries[digest] = RosterEntry(
+            id_hash=digest, id_masked=idnumber.mask(parsed.number), name=name, status=status or "",
+            insured_region=region, category=category or "", account_balance=balance, **flags,
+        )
+    if errors:
+        raise RosterInvalid(errors)
+    return list(entries.values())
+
+
+@transaction.atomic
+def import_file(filename: str, data: bytes) -> ImportResult:
+    entries = parse(read_rows(filename, data))
+    existing = set(RosterEntry.objects.filter(id_hash__in=[e.id_hash for e in entries]).values_list("id_hash", flat=True))
+    RosterEntry.objects.bulk_create(
+        entries,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["id_hash"],
+        update_fields=["id_masked", "name", "status", "insured_region", "category", "medical_assistance", "veteran",
+                       "newborn", "account_balance", "updated_at"],
+    )
+    return ImportResult(created=len(entries) - len(existing), updated=len(existing))
+
+
+def template_xlsx() -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "参保名册"
+    sheet.append(COLUMNS)
+    sheet.append(["张桂兰", "620602197505201231", "参保缴费正常", "620602", "城乡居民医保", "否", "否", "否", "0.00"])
+    for cell in sheet["B"]:
+        cell.number_format = "@"  # text, so spreadsheet software keeps all 18 characters
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
