@@ -15,13 +15,22 @@ from django.forms.models import BaseInlineFormSet
 from enrollment import services, validation
 from enrollment.models import (
     CoInsurer,
+    Consent,
+    ConsentText,
     DeductibleGroup,
+    Order,
+    Payment,
+    PaymentNotification,
     Person,
     Plan,
+    Policy,
     PriceBand,
     ProductVersion,
     Program,
     RatioBand,
+    Refund,
+    RenewalAuthorization,
+    Resident,
     Responsibility,
 )
 
@@ -371,3 +380,106 @@ class PersonAdmin(admin.ModelAdmin):
             except idnumber.IdNumberError:
                 pass
         return super().get_search_results(request, queryset, search_term)
+
+
+# --- Residents, orders, policies, payments ------------------------------------------------------
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Money and consent records are changed by services only, never by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Resident)
+class ResidentAdmin(ViewOnlyAdmin):
+    list_display = ["__str__", "person", "bound_at", "created_at"]
+    search_fields = ["phone", "person__name", "person__id_masked"]
+
+
+class PolicyInline(admin.TabularInline):
+    model = Policy
+    fields = ["number", "person", "plan", "relation", "premium", "status"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    fields = ["out_trade_no", "provider", "method", "amount", "status", "transaction_id", "succeeded_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Order)
+class OrderAdmin(ViewOnlyAdmin):
+    list_display = ["number", "version", "channel", "method", "amount", "status", "created_at", "paid_at"]
+    list_filter = ["status", "channel", "method", "version"]
+    search_fields = ["number", "resident__phone", "policies__person__id_masked"]
+    inlines = [PolicyInline, PaymentInline]
+
+
+@admin.register(Policy)
+class PolicyAdmin(ViewOnlyAdmin):
+    list_display = ["number", "person", "version", "plan", "channel", "premium", "status", "coverage_start"]
+    list_filter = ["status", "channel", "version", "plan__code"]
+    search_fields = ["number", "person__name", "person__id_masked"]
+
+    def get_search_results(self, request, queryset, search_term):
+        from enrollment import idnumber
+
+        term = search_term.strip()
+        if len(term) == 18 and idnumber.is_valid(term):
+            return queryset.filter(person__in=Person.objects.by_id_number(term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+
+@admin.register(Payment)
+class PaymentAdmin(ViewOnlyAdmin):
+    list_display = ["out_trade_no", "order", "provider", "method", "amount", "status", "transaction_id", "succeeded_at"]
+    list_filter = ["status", "provider", "method"]
+    search_fields = ["out_trade_no", "transaction_id", "order__number"]
+
+
+@admin.register(PaymentNotification)
+class PaymentNotificationAdmin(ViewOnlyAdmin):
+    list_display = ["received_at", "provider", "accepted", "outcome", "payment"]
+    list_filter = ["accepted", "outcome", "provider"]
+
+
+@admin.register(Refund)
+class RefundAdmin(ViewOnlyAdmin):
+    list_display = ["out_refund_no", "payment", "amount", "status", "reason", "created_at", "completed_at"]
+
+
+@admin.register(ConsentText)
+class ConsentTextAdmin(admin.ModelAdmin):
+    """A text once agreed to is never edited: publish a new version instead."""
+
+    list_display = ["title", "kind", "version", "effective_at"]
+    list_filter = ["kind"]
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and Consent.objects.filter(text=obj).exists():
+            return False
+        return super().has_change_permission(request, obj)
+
+
+@admin.register(Consent)
+class ConsentAdmin(ViewOnlyAdmin):
+    list_display = ["person", "text", "given_by", "as_guardian", "given_at"]
+    list_filter = ["text__kind", "as_guardian"]
+
+
+@admin.register(RenewalAuthorization)
+class RenewalAuthorizationAdmin(ViewOnlyAdmin):
+    list_display = ["person", "program", "plan_code", "created_at", "revoked_at"]
+    list_filter = ["program"]
