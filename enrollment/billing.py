@@ -39,8 +39,9 @@ def _provider_name(method: str) -> str:
     return "medical_account" if method == PaymentMethod.PERSONAL_ACCOUNT else payments.provider().name
 
 
-def payment_start(*, order: Order, method: str) -> Payment:
-    """A new payment attempt for a pending order; the payer goes to ``payment.pay_url``."""
+def payment_start(*, order: Order, method: str, return_url: str | None = None) -> Payment:
+    """A new payment attempt for a pending order; the payer goes to ``payment.pay_url`` and comes
+    back to ``return_url`` (the page the payer came from; by default on ``PUBLIC_BASE_URL``)."""
     if method not in (PaymentMethod.ONLINE, PaymentMethod.PERSONAL_ACCOUNT):
         raise PaymentRefused("method_invalid", "请选择支付方式。")
     order = Order.objects.select_related("version__program", "resident__person").get(pk=order.pk)
@@ -67,7 +68,7 @@ def payment_start(*, order: Order, method: str) -> Payment:
             amount=order.amount,
             description=f"{order.version.name} 订单{order.number}",
             notify_url=base + reverse("enrollment:pay_notify", args=[payments.provider().name]),
-            return_url=base + reverse("enrollment:order_return", args=[order.number]),
+            return_url=return_url or base + reverse("enrollment:order_return", args=[order.number]),
             method=method,
             payer_id_number=payer,
         )

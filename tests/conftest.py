@@ -16,3 +16,13 @@ def draft_version(products):
     from enrollment.models import ProductVersion
 
     return services.version_copy(version=ProductVersion.objects.get(slug="wuwei-2025"), slug="wuwei-2026", year=2026)
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Every test starts with no SMS rate-limit counters in Redis (they outlive a test run)."""
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)
+    for key in client.scan_iter(match=cache.make_key("sms:*")):
+        client.delete(key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -33,7 +33,11 @@ def pay_notify(request, provider):
 def order_pay(request, number):
     order = _own_order(request, number)
     try:
-        payment = billing.payment_start(order=order, method=request.POST.get("method", ""))
+        payment = billing.payment_start(
+            order=order,
+            method=request.POST.get("method", ""),
+            return_url=request.build_absolute_uri(reverse("enrollment:order_return", args=[order.number])),
+        )
     except billing.PaymentRefused as refused:
         return render(request, "enrollment/purchase/order.html", {"order": order, "pay_error": refused.message},
                       status=422)

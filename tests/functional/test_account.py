@@ -5,7 +5,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
 
@@ -16,13 +15,6 @@ from tests.factories import MOTHER_ID, SELF_ID, make_resident
 
 pytestmark = pytest.mark.django_db
 PHONE = "13812345678"
-
-
-@pytest.fixture(autouse=True)
-def fresh_limits():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def last_code(phone=PHONE) -> str:
