@@ -1,0 +1,161 @@
+"""我的保单, the e-policy and its PDF, the order page, cancelling and auto-renewal as a resident sees them."""
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from enrollment import billing, services
+from enrollment.models import Policy, ProductVersion, RenewalAuthorization
+from portal.simulators import payment as provider
+from portal.simulators.models import SimAgreement, SimPayment
+from tests.factories import (
+    MOTHER_ID,
+    SELF_ID,
+    WEIHAI_ID,
+    WEIHAI_SPOUSE_ID,
+    make_resident,
+    pending_order,
+    roster,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def pay(order):
+    payment = billing.payment_start(order=order, method="online")
+    trade = SimPayment.objects.get(out_trade_no=payment.out_trade_no)
+    provider.pay(transaction_id=trade.transaction_id)
+    assert billing.order_refresh(order=order) == "applied"
+
+
+@pytest.fixture
+def paid(client, products):
+    roster(SELF_ID, "张桂兰")
+    roster(MOTHER_ID, "李秀英")
+    resident = make_resident()
+    with time_machine.travel("2025-06-15 10:00 +08:00", tick=True):
+        order = pending_order(resident, ("张桂兰", SELF_ID, "self"), ("李秀英", MOTHER_ID, "parent"))
+        pay(order)
+    client.force_login(resident.user)
+    return order
+
+
+def test_my_policies_lists_everyone_the_resident_bought_for(client, paid):
+    page = client.get(reverse("enrollment:my_policies")).content.decode()
+    assert "张桂兰（本人）" in page and "李秀英（父母）" in page and "有效" in page
+
+
+def test_the_e_policy_shows_the_masked_id_only(client, paid):
+    policy = paid.policies.get(relation="parent")
+    page = client.get(reverse("enrollment:policy_detail", args=[policy.number])).content.decode()
+    assert policy.number in page and MOTHER_ID[:6] + "********" + MOTHER_ID[-4:] in page
+    assert MOTHER_ID not in page
+
+
+def test_the_pdf_is_a_pdf_named_for_the_policy(client, paid):
+    policy = paid.policies.first()
+    response = client.get(reverse("enrollment:policy_pdf", args=[policy.number]))
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert f'filename="{policy.number}.pdf"' in response["Content-Disposition"]
+
+
+def test_someone_elses_policy_is_not_found(client, paid):
+    stranger = make_resident(phone="13900000001", name="李秀英", id_number=None)
+    client.force_login(stranger.user)
+    policy = paid.policies.first()
+    assert client.get(reverse("enrollment:policy_detail", args=[policy.number])).status_code in (302, 404)
+
+
+def test_the_insured_sees_a_policy_someone_else_bought_for_them(client, paid):
+    mother = make_resident(phone="13900000002", name="李秀英", id_number=MOTHER_ID)
+    client.force_login(mother.user)
+    page = client.get(reverse("enrollment:my_policies")).content.decode()
+    assert "李秀英" in page and "张桂兰" not in page
+
+
+def test_the_return_page_poll_reports_payment(client, paid):
+    response = client.get(reverse("enrollment:order_status", args=[paid.number]), HTTP_HX_REQUEST="true")
+    page = response.content.decode()
+    assert "支付成功" in page and "every 2s" not in page  # polling stops once paid
+
+
+def test_cancelling_through_the_page_refunds(client, paid):
+    policy = paid.policies.get(relation="parent")
+    with time_machine.travel("2025-06-20 10:00 +08:00", tick=True):
+        response = client.post(reverse("enrollment:policy_cancel", args=[policy.number]))
+    assert response.status_code == 302
+    assert Policy.objects.get(pk=policy.pk).status == Policy.CANCELLED
+
+
+def test_cancelling_after_cover_started_explains_why(client, paid):
+    policy = paid.policies.get(relation="parent")
+    with time_machine.travel("2025-08-01 10:00 +08:00", tick=True):
+        response = client.post(reverse("enrollment:policy_cancel", args=[policy.number]))
+    assert response.status_code == 422 and "2025年7月1日" in response.content.decode()
+
+
+# --- Weihai auto-renewal by consent --------------------------------------------------------
+
+
+@pytest.fixture
+def weihai_paid(client, products):
+    roster(WEIHAI_ID, "王建国", category="employee")
+    roster(WEIHAI_SPOUSE_ID, "刘芳")
+    resident = make_resident(phone="13900000009", name="王建国", id_number=WEIHAI_ID)
+    with time_machine.travel("2024-10-15 10:00 +08:00", tick=True):
+        order = pending_order(resident, ("王建国", WEIHAI_ID, "self"), ("刘芳", WEIHAI_SPOUSE_ID, "spouse"),
+                              product="weihai-2025", plan="standard")
+        pay(order)
+    client.force_login(resident.user)
+    return order
+
+
+def next_weihai_version():
+    source = ProductVersion.objects.get(slug="weihai-2025")
+    version = services.version_copy(version=source, slug="weihai-2026", year=2026)
+    version.sales_start, version.sales_end = source.sales_start.replace(year=2025), source.sales_end.replace(year=2025)
+    version.coverage_start, version.coverage_end = source.coverage_start.replace(year=2026), source.coverage_end.replace(year=2026)
+    version.save()
+    return services.version_publish(version=version)
+
+
+def test_opting_in_records_the_consent_text_and_signs_an_agreement(client, weihai_paid):
+    policy = weihai_paid.policies.get(relation="spouse")
+    response = client.post(reverse("enrollment:renewal"), {"policy": policy.number, "consent": "auto_renewal"})
+    assert response.status_code == 200 and "已为刘芳开通自动续保" in response.content.decode()
+    authorization = RenewalAuthorization.objects.get()
+    assert authorization.consent.text.kind == "auto_renewal" and authorization.consent.text.version == "2025.1"
+    assert SimAgreement.objects.get(agreement_no=authorization.agreement_no).state == "ACTIVE"
+
+
+def test_opting_in_without_consent_is_refused(client, weihai_paid):
+    policy = weihai_paid.policies.first()
+    response = client.post(reverse("enrollment:renewal"), {"policy": policy.number})
+    assert response.status_code == 422 and not RenewalAuthorization.objects.exists()
+
+
+def test_renewal_orders_are_charged_for_consenting_people_only(client, weihai_paid):
+    spouse = weihai_paid.policies.get(relation="spouse")
+    client.post(reverse("enrollment:renewal"), {"policy": spouse.number, "consent": "auto_renewal"})
+    version = next_weihai_version()
+    orders = services.renewal_orders_create(version=version)
+    assert len(orders) == 1
+    renewed = Policy.objects.get(version=version)
+    assert renewed.person == spouse.person and renewed.status == Policy.ACTIVE and renewed.channel == "renewal"
+    assert services.renewal_orders_create(version=version) == []  # never charged twice
+
+
+def test_a_revoked_authorization_renews_nothing(client, weihai_paid):
+    spouse = weihai_paid.policies.get(relation="spouse")
+    client.post(reverse("enrollment:renewal"), {"policy": spouse.number, "consent": "auto_renewal"})
+    authorization = RenewalAuthorization.objects.get()
+    client.post(reverse("enrollment:renewal"), {"action": "revoke", "authorization": authorization.pk})
+    assert RenewalAuthorization.objects.get().revoked_at is not None
+    assert SimAgreement.objects.get().state == "TERMINATED"
+    assert services.renewal_orders_create(version=next_weihai_version()) == []
+
+
+def test_wuwei_does_not_offer_auto_renewal(client, paid):
+    policy = paid.policies.first()
+    response = client.post(reverse("enrollment:renewal"), {"policy": policy.number, "consent": "auto_renewal"})
+    assert response.status_code == 422 and "不提供自动续保" in response.content.decode()
