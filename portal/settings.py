@@ -160,6 +160,17 @@ else:
     from portal import devservers
 
     REDIS_URL = devservers.redis_url()
+# PORTAL_REDIS_DB picks another logical database on the same server (the test suite uses its
+# own, so tests never enqueue into, or clear, a running development worker's queue).
+if os.environ.get("PORTAL_REDIS_DB"):
+    from urllib.parse import urlsplit, urlunsplit
+
+    _db = int(os.environ["PORTAL_REDIS_DB"])
+    _parts = urlsplit(REDIS_URL)
+    if _parts.scheme == "unix":
+        REDIS_URL = f"unix://{_parts.path}?db={_db}"
+    else:
+        REDIS_URL = urlunsplit(_parts._replace(path=f"/{_db}"))
 
 CACHES = {
     "default": {
@@ -171,7 +182,14 @@ CACHES = {
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Celery: Redis is the broker; results are not needed (tasks write to the database).
-CELERY_BROKER_URL = REDIS_URL.replace("unix://", "redis+socket://", 1) if REDIS_URL.startswith("unix://") else REDIS_URL
+if REDIS_URL.startswith("unix://"):
+    from urllib.parse import parse_qs, urlsplit
+
+    _parts = urlsplit(REDIS_URL)
+    _vhost = parse_qs(_parts.query).get("db", ["0"])[0]
+    CELERY_BROKER_URL = f"redis+socket://{_parts.path}?virtual_host={_vhost}"
+else:
+    CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -204,7 +204,9 @@ def notification(payment: SimPayment) -> tuple[dict[str, str], bytes]:
 
 def deliver(payment_id: int) -> str:
     """POST the notification to the merchant; returns the outcome recorded on the transaction."""
-    payment = SimPayment.objects.get(pk=payment_id)
+    payment = SimPayment.objects.filter(pk=payment_id).first()
+    if payment is None:
+        return "missing"
     headers, body = notification(payment)
     request = urllib.request.Request(payment.notify_url, data=body, method="POST", headers=headers)
     try:

@@ -301,3 +301,9 @@ def test_the_http_adapter_speaks_to_the_provider_api(live_server, order):
 def test_the_provider_api_refuses_an_unsigned_request(client):
     response = client.post("/sim/pay/api/v1/query/", data=b'{"out_trade_no": "X"}', content_type="application/json")
     assert response.status_code == 401 and response.json()["code"] == "SIGN_ERROR"
+
+
+def test_a_notification_for_a_transaction_the_provider_does_not_have_is_dropped(db):
+    from portal.simulators.tasks import send_payment_notification
+
+    assert send_payment_notification.run(987654321) == "missing"
