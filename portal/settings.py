@@ -26,6 +26,7 @@ import base64
 import hashlib
 import os
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -163,8 +164,6 @@ else:
 # PORTAL_REDIS_DB picks another logical database on the same server (the test suite uses its
 # own, so tests never enqueue into, or clear, a running development worker's queue).
 if os.environ.get("PORTAL_REDIS_DB"):
-    from urllib.parse import urlsplit, urlunsplit
-
     _db = int(os.environ["PORTAL_REDIS_DB"])
     _parts = urlsplit(REDIS_URL)
     if _parts.scheme == "unix":
@@ -183,8 +182,6 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Celery: Redis is the broker; results are not needed (tasks write to the database).
 if REDIS_URL.startswith("unix://"):
-    from urllib.parse import parse_qs, urlsplit
-
     _parts = urlsplit(REDIS_URL)
     _vhost = parse_qs(_parts.query).get("db", ["0"])[0]
     CELERY_BROKER_URL = f"redis+socket://{_parts.path}?virtual_host={_vhost}"

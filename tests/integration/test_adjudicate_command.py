@@ -12,28 +12,15 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from tests.unit.test_settlement_records import GOOD as SPEC_RECORD
+
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
 ID = "620602197505201231"
 
-STAY = {
-    "settlement_id": "S1",
-    "id_number": ID,
-    "name": "张桂兰",
-    "hospital_code": "H620600001",
-    "hospital_name": "武威市人民医院",
-    "hospital_level": 3,
-    "designated": True,
-    "in_region": True,
-    "visit_type": "inpatient",
-    "admission_date": "2025-08-01",
-    "discharge_date": "2025-08-09",
-    "settled_at": "2025-08-09T10:00:00+08:00",
-    "diagnoses": ["I63.9"],
-    "pre_existing": False,
-    "amounts": {"total": "63000.00", "in_catalog_self_pay": "30000.00"},
-}
+STAY = {**copy.deepcopy(SPEC_RECORD), "settlement_id": "S1",
+        "amounts": {"total": "63000.00", "in_catalog_self_pay": "30000.00"}}
 
 
 def settlement(**changes):
