@@ -8,7 +8,6 @@ duplicating them.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from django.db import transaction
 from enrollment import idnumber
 from portal import crypto
 from portal.simulators.models import RegistryStatus, RosterEntry
+from portal.tabular import TableInvalid, read_table
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -44,55 +44,11 @@ class ImportResult:
     updated: int
 
 
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise RosterInvalid(["文件编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV，或 XLSX 文件。"])
-
-
 def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:
-    if len(data) > MAX_BYTES:
-        raise RosterInvalid([f"文件超过{MAX_BYTES // 1024 // 1024}MB，请拆分后分批导入。"])
-    if filename.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
-        except Exception as exc:  # openpyxl raises many kinds for a broken file
-            raise RosterInvalid(["无法读取该 XLSX 文件，请确认文件未损坏。"]) from exc
-        rows = sheet.iter_rows(values_only=True)
-        header = [str(cell).strip() if cell is not None else "" for cell in next(rows, [])]
-        records = [
-            {header[i]: _cell(value) for i, value in enumerate(row) if i < len(header)}
-            for row in rows
-            if any(value not in (None, "") for value in row)
-        ]
-    elif filename.lower().endswith(".csv"):
-        reader = csv.DictReader(io.StringIO(_decode(data)))
-        header = [h.strip() for h in reader.fieldnames or []]
-        records = [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
-    else:
-        raise RosterInvalid(["只支持 CSV 或 XLSX 文件。"])
-    missing = [column for column in REQUIRED if column not in header]
-    if missing:
-        raise RosterInvalid([f"缺少必需的列：{'、'.join(missing)}（请使用模板）。"])
-    if len(records) > MAX_ROWS:
-        raise RosterInvalid([f"行数超过{MAX_ROWS}行，请拆分后分批导入。"])
-    return records
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        # A spreadsheet turned the ID into a number: keep what it shows, never guess digits.
-        return f"{value:E}" if value >= 1e15 else (str(int(value)) if value.is_integer() else str(value))
-    if isinstance(value, int):
-        return str(value)
-    return str(value).strip()
+    try:
+        return read_table(filename, data, required=tuple(REQUIRED), max_rows=MAX_ROWS, max_bytes=MAX_BYTES)
+    except TableInvalid as exc:
+        raise RosterInvalid([exc.message]) from None
 
 
 def _flag(value: str, row: int, column: str, errors: list[str]) -> bool:
