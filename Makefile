@@ -42,6 +42,7 @@ test-fast: install
 
 bench: install
 	@$(PY) bench/rules.py
+	@$(PY) bench/claims.py
 
 lint: deps
 	@$(VENV)/bin/ruff check .
