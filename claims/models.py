@@ -1,1 +1,386 @@
-"""Claims data (settlements, policy years, claims) arrives with the claims pipeline issue."""
+"""Settlements as received, the policy year's accumulators, claims and their lines.
+
+Money already recorded is never rewritten: a recomputation of the policy year writes only the
+difference, as new lines (``ClaimLine.kind == ADJUSTMENT`` once a claim has been calculated).
+The sum of a claim's lines is what the claim pays.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+
+import pghistory
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.files.storage import FileSystemStorage
+from django.db import models
+from django.db.models import F, Q
+from django_fsm import FSMField, transition
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class SettlementSource(models.Model):
+    """A sending system (a hospital's or the bureau's one-stop settlement feed) with its own
+    signing credentials. ``staff`` and ``resident`` sources stand for the admin import and the
+    resident's own submission."""
+
+    FEED, STAFF, RESIDENT = "feed", "staff", "resident"
+    KIND_CHOICES = [(FEED, "一站式结算接口"), (STAFF, "工作人员导入"), (RESIDENT, "居民申请（异地就医）")]
+
+    code = models.SlugField("代码", unique=True)
+    name = models.CharField("名称", max_length=100)
+    kind = models.CharField("类型", max_length=10, choices=KIND_CHOICES, default=FEED)
+    program = models.ForeignKey("enrollment.Program", on_delete=models.PROTECT, related_name="+", verbose_name="项目")
+    key_id = models.CharField("接入密钥编号", max_length=40, unique=True)
+    secret_cipher = models.TextField("签名密钥（密文）", blank=True)
+    active = models.BooleanField("启用", default=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "结算数据来源"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(
+    condition=pghistory.AnyChange("pre_existing_corrected", "correction_reason", "reversed_at", "policy")))
+class Settlement(models.Model):
+    """One hospital settlement as received (the record kept verbatim) and its parsed fields."""
+
+    MATCHED, UNMATCHED = "matched", "unmatched"
+    MATCH_CHOICES = [(MATCHED, "已匹配保单"), (UNMATCHED, "未匹配保单")]
+
+    source = models.ForeignKey(SettlementSource, on_delete=models.PROTECT, related_name="settlements",
+                               verbose_name="来源")
+    settlement_id = models.CharField("结算单号", max_length=64)
+    record = models.JSONField("原始记录")
+    content_hash = models.CharField("内容摘要", max_length=64)
+    id_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    id_masked = models.CharField("身份证号", max_length=18, db_index=True)
+    name = models.CharField("姓名", max_length=50)
+    hospital_code = models.CharField("医院编码", max_length=64, db_index=True)
+    hospital_name = models.CharField("医院", max_length=200)
+    admission_date = models.DateField("入院日期")
+    settled_at = models.DateTimeField("结算时间")
+    pre_existing = models.BooleanField("既往症（来源）")
+    pre_existing_corrected = models.BooleanField("既往症（审核更正）", null=True, blank=True)
+    correction_reason = models.CharField("更正原因", max_length=200, blank=True)
+    reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="replaced_by", verbose_name="冲正的原结算单")
+    reversed_at = models.DateTimeField("冲正时间", null=True, blank=True)
+    policy = models.ForeignKey("enrollment.Policy", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="settlements", verbose_name="保单")
+    match_status = models.CharField("匹配", max_length=10, choices=MATCH_CHOICES)
+    unmatched_reason = models.CharField("未匹配原因", max_length=200, blank=True)
+    received_at = models.DateTimeField("接收时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "结算单"
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "settlement_id"], name="settlement_once_per_source"),
+        ]
+
+    def __str__(self) -> str:
+        return self.settlement_id
+
+    @property
+    def effective_pre_existing(self) -> bool:
+        return self.pre_existing if self.pre_existing_corrected is None else self.pre_existing_corrected
+
+
+class PolicyYear(models.Model):
+    """The accumulators of one policy, as of its last recomputation (always recomputable)."""
+
+    policy = models.OneToOneField("enrollment.Policy", on_delete=models.PROTECT, related_name="year",
+                                  verbose_name="保单")
+    deductible_used = models.JSONField("已用免赔额", default=dict)
+    band_position = models.DecimalField("累计分段位置", max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    cumulative = models.JSONField("各责任累计赔付（精确）", default=dict)
+    paid = models.JSONField("各责任累计赔付", default=dict)
+    revision = models.PositiveIntegerField("重算次数", default=0)
+    computed_at = models.DateTimeField("重算时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "保单年度"
+
+    def __str__(self) -> str:
+        return f"{self.policy} 年度累计"
+
+
+# Reasons a reviewer may reject a claim (the rules' own reasons are in claims.rules.model).
+REJECTION_CODES = [
+    ("not_medically_necessary", "非必要医疗费用"),
+    ("pre_existing_excluded", "既往症不属于保障范围"),
+    ("documents_insufficient", "材料不全或无法核实"),
+    ("fraud_suspected", "疑似虚假或欺诈理赔"),
+    ("duplicate_claim", "重复申请"),
+    ("other", "其他（见说明）"),
+]
+REJECTION_LABELS = dict(REJECTION_CODES) | {
+    "not_covered": "不属于保险责任",
+    "outside_coverage": "不在保障期内",
+    "not_insured": "非本保单被保险人",
+    "duplicate": "重复结算",
+    "reversed": "原结算单已冲正",
+}
+FLAG_LABELS = {
+    "above_auto_limit": "超过自动审核金额",
+    "pre_existing": "既往症",
+    "adjusted_after_payment": "支付后调整",
+    "manual_entry": "人工录入（异地就医）",
+}
+
+
+@pghistory.track()
+class Claim(models.Model):
+    """One settlement's adjudication and its review.
+
+    ``payout`` is what the claim pays now (the sum of its lines); ``paid_amount`` what payment
+    batches have paid so far. Their difference is payable (negative: to be recovered)."""
+
+    RECEIVED, CALCULATED, PENDING_REVIEW, PENDING_SECOND, APPROVED, REJECTED, PAID = (
+        "received", "calculated", "pending_review", "pending_second", "approved", "rejected", "paid")
+    STATE_CHOICES = [
+        (RECEIVED, "已接收"),
+        (CALCULATED, "已计算"),
+        (PENDING_REVIEW, "待审核"),
+        (PENDING_SECOND, "待复核"),
+        (APPROVED, "已审核通过"),
+        (REJECTED, "已拒赔"),
+        (PAID, "已支付"),
+    ]
+    OPEN_FOR_REVIEW = (PENDING_REVIEW, PENDING_SECOND)
+
+    settlement = models.OneToOneField(Settlement, on_delete=models.PROTECT, related_name="claim",
+                                      verbose_name="结算单")
+    policy = models.ForeignKey("enrollment.Policy", on_delete=models.PROTECT, related_name="claims",
+                               verbose_name="保单")
+    outcome = models.CharField("计算结果", max_length=10, blank=True)  # accepted / rejected / reversed
+    reason = models.CharField("不予赔付原因", max_length=20, blank=True)
+    payout = models.DecimalField("赔付金额", default=Decimal("0.00"), **MONEY)
+    paid_amount = models.DecimalField("已支付金额", default=Decimal("0.00"), **MONEY)
+    state = FSMField("状态", default=RECEIVED, choices=STATE_CHOICES, protected=False)
+    flags = ArrayField(models.CharField(max_length=30), default=list, blank=True, verbose_name="标记")
+    rejection_code = models.CharField("拒赔原因代码", max_length=30, blank=True)
+    decision_note = models.CharField("审核意见", max_length=500, blank=True)
+    first_approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="+", verbose_name="审核人")
+    second_approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="+", verbose_name="复核人")
+    rejected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name="拒赔人")
+    decided_at = models.DateTimeField("审核时间", null=True, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "理赔"
+        ordering = ["-created_at"]
+        permissions = [
+            ("review_claim", "审核理赔（更正、审核、拒赔）"),
+            ("second_approve_claim", "复核大额理赔（双人审批）"),
+            ("manage_payout_batch", "管理赔款支付批次"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(payout__gte=0), name="claim_payout_not_negative"),
+            # Four eyes: the second approver is never the first.
+            models.CheckConstraint(
+                condition=Q(second_approver__isnull=True) | ~Q(second_approver=F("first_approver")),
+                name="claim_four_eyes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.settlement.settlement_id}（{self.get_state_display()}）"
+
+    @property
+    def payable(self) -> Decimal:
+        return self.payout - self.paid_amount
+
+    @property
+    def flag_labels(self) -> list[str]:
+        return [FLAG_LABELS.get(flag, flag) for flag in self.flags]
+
+    @property
+    def rejection_label(self) -> str:
+        return REJECTION_LABELS.get(self.rejection_code, self.rejection_code)
+
+    @transition(field=state, source=[RECEIVED, CALCULATED, PENDING_REVIEW, PENDING_SECOND, APPROVED, REJECTED, PAID],
+                target=CALCULATED)
+    def calculate(self) -> None:
+        self.first_approver = self.second_approver = None
+        self.decided_at = None
+
+    @transition(field=state, source=CALCULATED, target=REJECTED)
+    def reject_by_rules(self) -> None:
+        """The rules pay nothing for it (not covered, outside coverage, not insured, duplicate)."""
+
+    @transition(field=state, source=CALCULATED, target=APPROVED)
+    def approve_automatically(self) -> None:
+        pass
+
+    @transition(field=state, source=CALCULATED, target=PENDING_REVIEW)
+    def hold_for_review(self) -> None:
+        pass
+
+    @transition(field=state, source=PENDING_REVIEW, target=PENDING_SECOND)
+    def approve_first(self) -> None:
+        """A reviewer approves a payout that needs a second approver."""
+
+    @transition(field=state, source=OPEN_FOR_REVIEW, target=APPROVED)
+    def approve(self) -> None:
+        pass
+
+    @transition(field=state, source=[PENDING_REVIEW, PENDING_SECOND, APPROVED], target=REJECTED)
+    def reject(self) -> None:
+        pass
+
+    @transition(field=state, source=APPROVED, target=PAID)
+    def mark_paid(self) -> None:
+        pass
+
+
+@pghistory.track(pghistory.InsertEvent())
+class ClaimLine(models.Model):
+    """A payout on one responsibility: the first computation, then only differences."""
+
+    ORIGINAL, ADJUSTMENT = "original", "adjustment"
+    KIND_CHOICES = [(ORIGINAL, "首次计算"), (ADJUSTMENT, "调整")]
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="lines", verbose_name="理赔")
+    responsibility = models.CharField("保险责任", max_length=50)
+    kind = models.CharField("类型", max_length=10, choices=KIND_CHOICES)
+    covered = models.DecimalField("保障范围内费用", **MONEY)
+    deductible = models.DecimalField("扣除免赔额", **MONEY)
+    payout = models.DecimalField("赔付（差额）", **MONEY)
+    explanation = models.TextField("说明")
+    reason = models.CharField("调整原因", max_length=200, blank=True)
+    revision = models.PositiveIntegerField("重算序号")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "理赔明细"
+        ordering = ["claim", "revision", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.responsibility} {self.payout}"
+
+
+@pghistory.track()
+class PayoutBatch(models.Model):
+    """Approved payouts exported together for a program's insurers, then confirmed paid."""
+
+    OPEN, RECONCILED = "open", "reconciled"
+    STATUS_CHOICES = [(OPEN, "待支付"), (RECONCILED, "已对账")]
+
+    number = models.CharField("批次号", max_length=32, unique=True)
+    program = models.ForeignKey("enrollment.Program", on_delete=models.PROTECT, related_name="+", verbose_name="项目")
+    status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=OPEN)
+    total = models.DecimalField("合计金额", **MONEY)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name="创建人")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    paid_total = models.DecimalField("已支付金额", default=Decimal("0.00"), **MONEY)
+    reconciled_at = models.DateTimeField("对账时间", null=True, blank=True)
+    reconciliation = models.JSONField("对账结果", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "赔款支付批次"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+@pghistory.track()
+class PayoutItem(models.Model):
+    """One claim's payable amount in a batch (negative: to be recovered). A claim waits in at
+    most one batch; an item the insurer did not pay is closed as failed and paid in a later one."""
+
+    PENDING, PAID, FAILED = "pending", "paid", "failed"
+    STATUS_CHOICES = [(PENDING, "待支付"), (PAID, "已支付"), (FAILED, "未支付")]
+
+    batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="items", verbose_name="批次")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="payout_items", verbose_name="理赔")
+    amount = models.DecimalField("支付金额", **MONEY)
+    status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=PENDING)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "支付明细"
+        constraints = [
+            models.UniqueConstraint(fields=["claim"], condition=Q(status="pending"), name="claim_in_one_open_batch"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.amount}"
+
+
+class PrivateStorage(FileSystemStorage):
+    """Documents residents upload: on disk under ``PRIVATE_MEDIA_ROOT``, outside any served URL
+    (``url()`` refuses); read only through views that check who asks."""
+
+    @property
+    def base_location(self):
+        return str(settings.PRIVATE_MEDIA_ROOT)
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    @property
+    def base_url(self):
+        return None
+
+
+def private_storage():
+    return PrivateStorage()
+
+
+class ClaimSubmission(models.Model):
+    """Out-of-region care outside the feed: the resident sends the settlement sheets, staff key in
+    the amounts, and the same engine computes the claim (as a settlement of the ``resident``
+    source)."""
+
+    SUBMITTED, KEYED, REFUSED = "submitted", "keyed", "refused"
+    STATUS_CHOICES = [(SUBMITTED, "已提交，待录入"), (KEYED, "已录入，进入理赔计算"), (REFUSED, "退回")]
+
+    number = models.CharField("申请号", max_length=32, unique=True)
+    resident = models.ForeignKey("enrollment.Resident", on_delete=models.PROTECT, related_name="claim_submissions",
+                                 verbose_name="申请人")
+    policy = models.ForeignKey("enrollment.Policy", on_delete=models.PROTECT, related_name="claim_submissions",
+                               verbose_name="保单")
+    hospital_name = models.CharField("就诊医院", max_length=200)
+    admission_date = models.DateField("入院（就诊）日期")
+    discharge_date = models.DateField("出院日期", null=True, blank=True)
+    description = models.CharField("情况说明", max_length=500, blank=True)
+    status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=SUBMITTED)
+    settlement = models.OneToOneField(Settlement, on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="submission", verbose_name="录入的结算单")
+    refusal_reason = models.CharField("退回原因", max_length=200, blank=True)
+    created_at = models.DateTimeField("提交时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "异地就医理赔申请"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class SubmissionDocument(models.Model):
+    submission = models.ForeignKey(ClaimSubmission, on_delete=models.CASCADE, related_name="documents",
+                                   verbose_name="申请")
+    file = models.FileField("文件", storage=private_storage, upload_to="claim-documents/%Y/%m/")
+    original_name = models.CharField("原文件名", max_length=200)
+    content_type = models.CharField("类型", max_length=50)
+    size = models.PositiveIntegerField("大小（字节）")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "理赔材料"
+
+    def __str__(self) -> str:
+        return self.original_name

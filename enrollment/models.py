@@ -596,6 +596,10 @@ class Policy(models.Model):
     channel = models.CharField("渠道", max_length=12, choices=Channel.choices)
     relation = models.CharField("与投保人关系", max_length=10, choices=Relation.choices, default=Relation.SELF)
     premium = models.DecimalField("保费", **MONEY)
+    # Facts the benefit rules read (Weihai): prior consecutive years insured, and whether the
+    # registry named the person a medical-assistance recipient when the policy was bought.
+    consecutive_years = models.PositiveSmallIntegerField("此前连续参保年数", default=0)
+    medical_assistance = models.BooleanField("医疗救助对象", default=False)
     coverage_start = models.DateField("保障开始")
     coverage_end = models.DateField("保障结束")
     status = FSMField("状态", default=PENDING, choices=STATUS_CHOICES, protected=False)

@@ -178,6 +178,7 @@ class PersonCheck:
     age: int | None = None
     minor: bool = False
     status: str = ""  # what the registry said, in Chinese
+    medical_assistance: bool = False
 
     @property
     def ok(self) -> bool:
@@ -241,7 +242,25 @@ def person_check(*, resident, plan: Plan, person: PersonInput, today) -> PersonC
         check.add("registry", verdict.code, verdict.message)
     else:
         check.status = "基本医保参保正常"
+        check.medical_assistance = answer.medical_assistance
     return check
+
+
+def prior_consecutive_years(*, person, version) -> int:
+    """How many years in a row, just before ``version``'s year, ``person`` held a paid policy of
+    the same program (the continuous-enrollment uplift reads it)."""
+    from enrollment.models import Policy
+
+    years = set(
+        Policy.objects.filter(
+            person=person, version__program=version.program, status__in=[Policy.ACTIVE],
+            version__year__lt=version.year,
+        ).values_list("version__year", flat=True)
+    )
+    count, year = 0, version.year - 1
+    while year in years:
+        count, year = count + 1, year - 1
+    return count
 
 
 def resident_policies(resident):
@@ -286,7 +305,6 @@ def payout_estimate(*, plan: Plan, amounts: dict[str, str], pre_existing: bool, 
     from zoneinfo import ZoneInfo
 
     from claims.rules.engine import adjudicate_year
-
     from claims.rules.model import PolicyFacts, Settlement
 
     errors: dict[str, str] = {}

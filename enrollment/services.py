@@ -323,6 +323,8 @@ def _order_write(*, resident, plan, people, checks, ip_address) -> Order:
                     channel=Channel.SELF if person_input.relation == Relation.SELF else Channel.FAMILY,
                     relation=person_input.relation,
                     premium=check.price,
+                    consecutive_years=selectors.prior_consecutive_years(person=person, version=version),
+                    medical_assistance=check.medical_assistance,
                     coverage_start=version.coverage_start,
                     coverage_end=version.coverage_end,
                 )
@@ -453,6 +455,7 @@ def renewal_orders_create(*, version: ProductVersion) -> list[Order]:
                     channel=Channel.RENEWAL,
                     relation=Relation.SELF if authorization.resident.person_id == person.pk else Relation.OTHER,
                     premium=price,
+                    consecutive_years=selectors.prior_consecutive_years(person=person, version=version),
                     coverage_start=version.coverage_start,
                     coverage_end=version.coverage_end,
                 )

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -147,6 +148,9 @@ else:
 
     DATABASE_URL = devservers.database_url()
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+# Another database on the same server: the test suite starts real Celery workers on its test database.
+if os.environ.get("PORTAL_DATABASE_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["PORTAL_DATABASE_NAME"]
 # Each test run gets its own database, so runs in parallel (developers, CI) never collide.
 DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
@@ -274,6 +278,8 @@ if not PRODUCTION:
     WHITENOISE_USE_FINDERS = True
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# Residents' claim documents: never under a served URL; read through a view that checks who asks.
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "var" / "private"))
 
 # --- Logging: one line per event; never an unmasked ID number (see enrollment.idnumber.mask) ---
 
@@ -307,6 +313,10 @@ PAYMENT_MERCHANT_ID = os.environ.get("PAYMENT_MERCHANT_ID", "SIM-MERCHANT-0001")
 PAYMENT_API_KEY = os.environ.get("PAYMENT_API_KEY", "") or (_required("PAYMENT_API_KEY") if PRODUCTION else _derived_key("payment-sim"))
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 ORDER_TTL_MINUTES = 30
+# Claims up to this payout, not flagged, are approved automatically; above it a reviewer decides.
+CLAIM_AUTO_APPROVE_LIMIT = Decimal(os.environ.get("CLAIM_AUTO_APPROVE_LIMIT", "10000.00"))
+# Payouts above this need a second approver who is not the first (four eyes).
+CLAIM_SECOND_APPROVAL_LIMIT = Decimal(os.environ.get("CLAIM_SECOND_APPROVAL_LIMIT", "50000.00"))
 
 PORTAL_NAME = os.environ.get("PORTAL_NAME", "惠民保参保与理赔服务平台")
 SAMPLE_PLAN_LABEL = "示例方案（参数待主管部门确认）"

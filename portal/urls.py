@@ -19,6 +19,8 @@ urlpatterns = [
         name="health",
     ),
     path("admin/", admin.site.urls),
+    path("api/v1/", include(("claims.api", "claims_api"))),
+    path("claims/", include("claims.views")),
     path("", include("enrollment.urls")),
 ]
 

@@ -19,10 +19,16 @@ def draft_version(products):
 
 
 @pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """Every test starts with no SMS rate-limit counters in Redis (they outlive a test run)."""
+def fresh_redis():
+    """Every test starts with an empty Redis database: no rate-limit counters or used nonces.
+
+    The suite has its own database (tests/environment.py: 15 unless PORTAL_REDIS_DB names
+    another), so this never touches a development worker's queue or cache."""
+    import os
+
+    from django.conf import settings
     from django.core.cache import cache
 
-    client = cache._cache.get_client(write=True)
-    for key in client.scan_iter(match=cache.make_key("sms:*")):
-        client.delete(key)
+    db = os.environ["PORTAL_REDIS_DB"]
+    assert db != "0" and (f"db={db}" in settings.REDIS_URL or settings.REDIS_URL.endswith(f"/{db}")), settings.REDIS_URL
+    cache.clear()

@@ -60,3 +60,56 @@ def pending_order(resident, *people, product="wuwei-2025", plan="basic"):
                                                                             resident.person.id_number, "self")],
         accepted={"terms", "privacy"},
     )
+
+
+def active_policy(resident, *people, product="wuwei-2025", plan="basic", when="2025-06-15 10:00 +08:00"):
+    """A paid order's policies (the purchase happens inside its sales window)."""
+    import time_machine
+
+    from enrollment import billing
+    from portal.simulators import payment as provider
+    from portal.simulators.models import SimPayment
+
+    with time_machine.travel(when, tick=True):
+        order = pending_order(resident, *people, product=product, plan=plan)
+        payment = billing.payment_start(order=order, method="online")
+        provider.pay(transaction_id=SimPayment.objects.get(out_trade_no=payment.out_trade_no).transaction_id)
+        billing.order_refresh(order=order)
+    return order.policies.get() if order.policies.count() == 1 else order.policies.all()
+
+
+def settlement_source(program_code="wuwei", secret="feed-secret", key_id="WW-FEED-1"):
+    from claims.models import SettlementSource
+    from enrollment.models import Program
+
+    return SettlementSource.objects.create(
+        code=key_id.lower(), name="武威市一站式结算平台", program=Program.objects.get(code=program_code),
+        key_id=key_id, secret_cipher=crypto.encrypt(secret),
+    )
+
+
+def settlement_record(settlement_id="S1", *, id_number=SELF_ID, settled="2025-08-09T10:00:00+08:00",
+                      admission="2025-08-01", pre_existing=False, **amounts):
+    amounts = {key: str(value) for key, value in amounts.items()} or {"in_catalog_self_pay": "30000.00"}
+    total = sum((Decimal(v) for v in amounts.values()), Decimal("0")) + Decimal("1000.00")
+    return {
+        "settlement_id": settlement_id, "id_number": id_number, "name": "张桂兰",
+        "hospital_code": "H620600001", "hospital_name": "武威市人民医院", "hospital_level": 3,
+        "designated": True, "in_region": True, "visit_type": "inpatient",
+        "admission_date": admission, "discharge_date": admission, "settled_at": settled,
+        "diagnoses": ["I63.9"], "pre_existing": pre_existing,
+        "amounts": {"total": f"{total:.2f}", **amounts},
+    }
+
+
+def staff_user(username="reviewer", *groups, superuser=False):
+    """A staff account in the named groups (the roles made by claims migration 0003)."""
+    from django.contrib.auth.models import Group
+
+    from claims import roles
+
+    roles.ensure()  # a transactional test empties the tables the migration filled
+    user = User.objects.create_user(username=username, password="staff-pass-2025", is_staff=True,
+                                    is_superuser=superuser)
+    user.groups.set(Group.objects.filter(name__in=groups))
+    return user

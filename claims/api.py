@@ -1,0 +1,112 @@
+"""The settlement intake API: ``POST /api/v1/settlements`` and ``.../<settlement_id>/reversal``.
+
+Each sending system signs every request with its own secret:
+
+    X-Key-Id:    the source's key id
+    X-Timestamp: Unix seconds (refused outside ±5 minutes)
+    X-Nonce:     a random string, accepted once (kept in Redis for 10 minutes)
+    X-Signature: hex HMAC-SHA256(secret, "{METHOD}\\n{path}\\n{timestamp}\\n{nonce}\\n{body}")
+
+Body: ``{"records": [record, ...]}`` with at most 1,000 records in the shape of
+settlement-record.md. The answer reports every record by its position: ``accepted`` (also for the
+same record sent again), ``conflict`` (same settlement_id, different content: never overwritten) or
+``refused`` with each error's field, code and Chinese message. Good records of a batch are kept
+even when others are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+from django.core.cache import cache
+from django.http import JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from claims import services
+from claims.models import SettlementSource
+from portal import crypto
+
+MAX_RECORDS = 1000
+WINDOW_SECONDS = 300
+NONCE_SECONDS = 600
+
+
+def signature(secret: str, method: str, path_: str, timestamp: str, nonce: str, body: bytes) -> str:
+    message = "\n".join([method, path_, timestamp, nonce]).encode() + b"\n" + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
+def _authenticate(request) -> SettlementSource | JsonResponse:
+    key_id = request.headers.get("X-Key-Id", "")
+    timestamp = request.headers.get("X-Timestamp", "")
+    nonce = request.headers.get("X-Nonce", "")
+    given = request.headers.get("X-Signature", "")
+    source = SettlementSource.objects.filter(key_id=key_id, active=True).first() if key_id else None
+    if source is None or not source.secret_cipher:
+        return _error(401, "unknown_key", "X-Key-Id：未知或已停用的接入密钥")
+    expected = signature(crypto.decrypt(source.secret_cipher), request.method, request.path, timestamp, nonce,
+                         request.body)
+    if not hmac.compare_digest(expected, given):
+        return _error(401, "bad_signature", "X-Signature：签名校验失败")
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > WINDOW_SECONDS:
+        return _error(401, "stale_request", "X-Timestamp：请求时间超出5分钟有效期")
+    if not nonce or len(nonce) > 64 or not cache.add(f"intake-nonce:{key_id}:{nonce}", 1, timeout=NONCE_SECONDS):
+        return _error(401, "nonce_reused", "X-Nonce：该随机数已使用，请求被视为重放")
+    return source
+
+
+@csrf_exempt
+@require_POST
+def settlements(request):
+    source = _authenticate(request)
+    if isinstance(source, JsonResponse):
+        return source
+    try:
+        payload = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "invalid_json", "请求体不是有效的 JSON")
+    records = payload.get("records") if isinstance(payload, dict) else None
+    if not isinstance(records, list) or not records:
+        return _error(400, "records_required", "records：应为非空的结算单数组")
+    if len(records) > MAX_RECORDS:
+        return _error(413, "too_many_records", f"records：每批最多{MAX_RECORDS}条，当前{len(records)}条")
+    receipts = services.settlements_receive(source=source, records=records)
+    results = [receipt.as_json(index) for index, receipt in enumerate(receipts)]
+    counts = {status: sum(1 for r in results if r["status"] == status)
+              for status in ("accepted", "conflict", "refused")}
+    return JsonResponse({"counts": counts, "results": results})
+
+
+@csrf_exempt
+@require_POST
+def reversal(request, settlement_id):
+    source = _authenticate(request)
+    if isinstance(source, JsonResponse):
+        return source
+    receipt = services.settlement_reverse(source=source, settlement_id=settlement_id)
+    status = 404 if receipt.status == services.REFUSED else 200
+    return JsonResponse(receipt.as_json(0), status=status)
+
+
+def openapi(request):
+    from django.conf import settings
+
+    from claims.openapi import document
+
+    return JsonResponse(document(settings.PUBLIC_BASE_URL), json_dumps_params={"ensure_ascii": False, "indent": 2})
+
+
+urlpatterns = [
+    path("openapi.json", openapi, name="openapi"),
+    path("settlements", settlements, name="settlements"),
+    path("settlements/<str:settlement_id>/reversal", reversal, name="settlement_reversal"),
+]

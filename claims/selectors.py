@@ -1,0 +1,216 @@
+"""Reads for the claim page, the resident's 我的理赔, payment-batch exports and the audit trail."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q
+
+from claims.models import REJECTION_LABELS, Claim, PayoutBatch, PolicyYear
+from enrollment.models import Relation
+
+
+@dataclass
+class LimitUse:
+    code: str
+    name: str
+    limit: Decimal
+    paid: Decimal
+
+    @property
+    def left(self) -> Decimal:
+        return max(self.limit - self.paid, Decimal("0.00"))
+
+
+@dataclass
+class DeductibleUse:
+    name: str
+    amount: Decimal
+    used: Decimal
+
+    @property
+    def left(self) -> Decimal:
+        return max(self.amount - self.used, Decimal("0.00"))
+
+
+@dataclass
+class YearSummary:
+    deductibles: list[DeductibleUse]
+    band_position: Decimal
+    band_text: str
+    limits: list[LimitUse]
+
+
+def year_summary(policy) -> YearSummary:
+    """Deductible used, band position and each responsibility's payout against its limit, as of
+    the policy year's last recomputation."""
+    from claims.rules.engine import percent
+
+    year = PolicyYear.objects.filter(policy=policy).first()
+    used = {k: Decimal(v) for k, v in (year.deductible_used if year else {}).items()}
+    paid = {k: Decimal(v) for k, v in (year.paid if year else {}).items()}
+    position = year.band_position if year else Decimal("0.00")
+    plan = policy.plan
+    deductibles = [
+        DeductibleUse(g.name, g.assistance_amount if policy.medical_assistance and g.assistance_amount is not None
+                      else g.amount, used.get(g.code, Decimal("0.00")))
+        for g in plan.deductible_groups.all()
+    ]
+    band_text, lower = "", Decimal("0.00")
+    for band in plan.ratio_bands.all():
+        if band.upper is None or position < band.upper:
+            upper = "以上" if band.upper is None else f"至{band.upper:,.0f}元"
+            band_text = f"累计{position:,.2f}元，处于{lower:,.0f}元{upper}分段（赔付比例{percent(band.ratio)}）"
+            break
+        lower = band.upper
+    limits = [LimitUse(r.code, r.name, r.annual_limit, paid.get(r.code, Decimal("0.00")))
+              for r in plan.responsibilities.all()]
+    return YearSummary(deductibles, position, band_text, limits)
+
+
+def claim_detail(claim_id: int) -> Claim:
+    return (
+        Claim.objects.select_related("settlement__source", "policy__person", "policy__plan__version__program",
+                                     "first_approver", "second_approver", "rejected_by")
+        .prefetch_related("lines")
+        .get(pk=claim_id)
+    )
+
+
+def masked_record(record: dict) -> dict:
+    """The settlement as received, with the ID number masked (reviewers never see it whole)."""
+    from enrollment import idnumber
+
+    shown = dict(record)
+    if isinstance(shown.get("id_number"), str):
+        shown["id_number"] = idnumber.mask(shown["id_number"])
+    return shown
+
+
+@dataclass
+class AuditEntry:
+    at: object
+    who: str
+    action: str
+    what: str
+    why: str
+
+
+ACTION_LABELS = {
+    "approve": "审核通过",
+    "reject": "拒赔",
+    "correct": "更正",
+    "recompute": "重新计算",
+    "payout_batch": "生成支付批次",
+    "payout_reconcile": "支付对账",
+    "import": "导入",
+    "key_in": "录入异地就医结算",
+}
+
+
+def audit_trail(claim: Claim) -> list[AuditEntry]:
+    """Every recorded change of the claim, its lines and its settlement: who, when, what, why."""
+    from claims.models import ClaimLine
+
+    ClaimEvent = Claim.pgh_event_model  # noqa: N806 - model classes
+    LineEvent = ClaimLine.pgh_event_model  # noqa: N806
+    SettlementEvent = claim.settlement.pgh_event_model  # noqa: N806
+    entries = []
+
+    def who(context) -> str:
+        if context is None:
+            return "系统"
+        return context.metadata.get("username") or ("系统" if not context.metadata.get("user") else
+                                                     f"用户#{context.metadata['user']}")
+
+    def meta(context, key) -> str:
+        return (context.metadata.get(key) or "") if context else ""
+
+    states = dict(Claim.STATE_CHOICES)
+    for event in ClaimEvent.objects.filter(pgh_obj=claim).select_related("pgh_context").order_by("pgh_id"):
+        what = f"状态：{states.get(event.state, event.state)}；赔付：{event.payout}元；已支付：{event.paid_amount}元"
+        if event.rejection_code:
+            what += f"；原因：{REJECTION_LABELS.get(event.rejection_code, event.rejection_code)}"
+        entries.append(AuditEntry(event.pgh_created_at, who(event.pgh_context),
+                                  ACTION_LABELS.get(meta(event.pgh_context, "action"), event.pgh_label),
+                                  what, meta(event.pgh_context, "reason")))
+    for event in LineEvent.objects.filter(claim_id=claim.pk).select_related("pgh_context").order_by("pgh_id"):
+        entries.append(AuditEntry(event.pgh_created_at, who(event.pgh_context),
+                                  ACTION_LABELS.get(meta(event.pgh_context, "action"), "计算"),
+                                  f"{event.get_kind_display()}：{event.responsibility} {event.payout:+.2f}元",
+                                  event.reason or meta(event.pgh_context, "reason")))
+    for event in SettlementEvent.objects.filter(pgh_obj_id=claim.settlement_id, pgh_label="update").select_related(
+            "pgh_context").order_by("pgh_id"):
+        what = "冲正" if event.reversed_at else f"既往症更正为：{'是' if event.pre_existing_corrected else '否'}"
+        entries.append(AuditEntry(event.pgh_created_at, who(event.pgh_context),
+                                  ACTION_LABELS.get(meta(event.pgh_context, "action"), "结算单变更"),
+                                  what, event.correction_reason or meta(event.pgh_context, "reason")))
+    return sorted(entries, key=lambda e: e.at)
+
+
+def resident_claims(resident):
+    """Claims the resident may see: his own, and those of minor children he bought for
+    (guardians act for minors)."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    own = Q(policy__person_id=resident.person_id)
+    children = Q(policy__order__resident=resident, policy__relation=Relation.CHILD)
+    claims = (
+        Claim.objects.filter(own | children)
+        .select_related("settlement", "policy__person", "policy__plan__version")
+        .prefetch_related("lines")
+        .order_by("-settlement__settled_at")
+    )
+    return [c for c in claims if c.policy.person_id == resident.person_id or _age(c.policy.person.birth_date, today) < 18]
+
+
+def _age(born, today) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+PAYOUT_COLUMNS = ["批次号", "结算单号", "保单号", "被保险人", "身份证号", "医院", "结算日期", "支付金额", "类型"]
+
+
+def _safe(value: str) -> str:
+    """Spreadsheet software runs cells starting with = + - @ as formulas: quote them."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
+
+
+def payout_rows(batch: PayoutBatch) -> list[list]:
+    rows = []
+    for item in batch.items.select_related("claim__settlement", "claim__policy__person").order_by("pk"):
+        settlement = item.claim.settlement
+        rows.append([
+            batch.number, _safe(settlement.settlement_id), item.claim.policy.number,
+            _safe(item.claim.policy.person.name), settlement.id_masked, _safe(settlement.hospital_name),
+            f"{settlement.settled_at:%Y-%m-%d}", item.amount, "赔付" if item.amount > 0 else "追回",
+        ])
+    return rows
+
+
+def payout_csv(batch: PayoutBatch) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(PAYOUT_COLUMNS)
+    for row in payout_rows(batch):
+        writer.writerow([f"{v:.2f}" if isinstance(v, Decimal) else v for v in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def payout_xlsx(batch: PayoutBatch) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "赔款支付"
+    sheet.append(PAYOUT_COLUMNS)
+    for row in payout_rows(batch):
+        sheet.append(row)
+        sheet.cell(sheet.max_row, 8).number_format = "0.00"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

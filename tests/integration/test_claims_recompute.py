@@ -1,0 +1,126 @@
+"""Adjudication of a policy year: the whole year recomputed, only the difference written."""
+
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from claims import services
+from claims.models import Claim, ClaimLine, PolicyYear
+from claims.tasks import recompute_policy_year
+from tests.factories import (
+    SELF_ID,
+    active_policy,
+    make_resident,
+    roster,
+    settlement_record,
+    settlement_source,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def policy(products):
+    roster(SELF_ID, "张桂兰")
+    return active_policy(make_resident())
+
+
+@pytest.fixture
+def source(policy):
+    return settlement_source()
+
+
+def receive(source, *records):
+    for record in records:
+        assert services.settlement_receive(source=source, record=record).status == "accepted"
+
+
+def test_the_task_computes_claims_with_the_rules(policy, source):
+    receive(source, settlement_record("S1"), settlement_record(
+        "S2", settled="2025-10-10T09:00:00+08:00", admission="2025-10-01", in_catalog_self_pay=0,
+        out_of_catalog="40000.00"))
+    assert recompute_policy_year.run(policy.pk) == 2
+    claims = {c.settlement.settlement_id: c for c in Claim.objects.select_related("settlement")}
+    assert claims["S1"].payout == Decimal("5400.00") and claims["S2"].payout == Decimal("16600.00")
+    assert claims["S1"].state == Claim.APPROVED  # below the automatic limit, not flagged
+    assert claims["S2"].state == Claim.PENDING_REVIEW  # above 10,000.00: a reviewer decides
+    year = PolicyYear.objects.get(policy=policy)
+    assert year.deductible_used == {"hospital": "12000.00"} and year.band_position == Decimal("58000.00")
+    assert ClaimLine.objects.get(claim=claims["S1"]).explanation.startswith("医保目录内住院医疗费用")
+
+
+def test_running_twice_changes_nothing(policy, source):
+    receive(source, settlement_record("S1"))
+    assert services.policy_year_recompute(policy_id=policy.pk) == 1
+    assert services.policy_year_recompute(policy_id=policy.pk) == 0
+    assert ClaimLine.objects.count() == 1
+
+
+def test_a_late_earlier_settlement_becomes_adjustments_never_edits(policy, source):
+    receive(source, settlement_record("S2", settled="2025-10-10T09:00:00+08:00", admission="2025-10-01",
+                                      in_catalog_self_pay="30000.00"))
+    services.policy_year_recompute(policy_id=policy.pk)
+    first = ClaimLine.objects.get()
+    assert first.payout == Decimal("5400.00")
+    # An earlier stay arrives late: it takes the deductible; S2 now pays more.
+    receive(source, settlement_record("S1", settled="2025-08-09T10:00:00+08:00", in_catalog_self_pay="12000.00"))
+    services.policy_year_recompute(policy_id=policy.pk)
+    first.refresh_from_db()
+    assert first.payout == Decimal("5400.00")  # the recorded line is untouched
+    s2 = Claim.objects.get(settlement__settlement_id="S2")
+    adjustment = s2.lines.get(kind=ClaimLine.ADJUSTMENT)
+    # 30,000 now all after the deductible: 20,000 x 30% + 10,000 x 40% = 10,000 (was 5,400)
+    assert adjustment.payout == Decimal("4600.00")
+    assert s2.payout == sum(line.payout for line in s2.lines.all()) == Decimal("10000.00")
+
+
+def test_a_reversal_takes_the_payout_back_by_adjustment(policy, source):
+    receive(source, settlement_record("S1"))
+    services.policy_year_recompute(policy_id=policy.pk)
+    services.settlement_reverse(source=source, settlement_id="S1")
+    services.policy_year_recompute(policy_id=policy.pk)
+    claim = Claim.objects.get()
+    assert [line.payout for line in claim.lines.order_by("id")] == [Decimal("5400.00"), Decimal("-5400.00")]
+    assert claim.payout == Decimal("0.00")
+
+
+def test_a_correction_replaces_the_old_settlement(policy, source):
+    receive(source, settlement_record("S1"))
+    services.policy_year_recompute(policy_id=policy.pk)
+    receive(source, {**settlement_record("S1-R", in_catalog_self_pay="22000.00"), "reverses": "S1"})
+    services.policy_year_recompute(policy_id=policy.pk)
+    payouts = {c.settlement.settlement_id: c.payout for c in Claim.objects.select_related("settlement")}
+    assert payouts == {"S1": Decimal("0.00"), "S1-R": Decimal("3000.00")}
+
+
+def test_a_settlement_the_rules_do_not_cover_is_rejected_with_its_reason(policy, source):
+    record = settlement_record("S1")
+    record["hospital_level"] = 1
+    receive(source, record)
+    services.policy_year_recompute(policy_id=policy.pk)
+    claim = Claim.objects.get()
+    assert (claim.state, claim.rejection_code, claim.payout) == (Claim.REJECTED, "not_covered", Decimal("0.00"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_recomputations_give_the_serial_result(products):
+    roster(SELF_ID, "张桂兰")
+    policy = active_policy(make_resident())
+    source = settlement_source()
+    receive(source, *[settlement_record(f"S{i}", settled=f"2025-08-{10 + i:02d}T10:00:00+08:00",
+                                        in_catalog_self_pay="15000.00") for i in range(6)])
+
+    def run(_):
+        try:
+            return services.policy_year_recompute(policy_id=policy.pk)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        written = list(pool.map(run, range(6)))
+    assert sorted(written) == [0, 0, 0, 0, 0, 6]
+    total = sum(line.payout for line in ClaimLine.objects.all())
+    # 90,000 - 12,000 = 78,000: 20,000 x 30% + 30,000 x 40% + 28,000 x 50%
+    assert total == Decimal("32000.00")
