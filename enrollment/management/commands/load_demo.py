@@ -10,6 +10,7 @@ from enrollment import services
 from enrollment.models import ProductVersion
 
 DEMO_USER, DEMO_PASSWORD = "admin", "admin-demo-2025"
+DEMO_FEED_KEY, DEMO_FEED_SECRET = "demo-feed", "demo-feed-secret-2025"
 
 
 def _demo_version(source_slug: str, slug: str, today: date) -> str | None:
@@ -43,4 +44,17 @@ class Command(BaseCommand):
         for source, slug in (("wuwei-2025", f"wuwei-{today.year + 1}-demo"), ("weihai-2025", f"weihai-{today.year + 1}-demo")):
             if _demo_version(source, slug, today):
                 self.stdout.write(f"demo product on sale: {slug}")
+        self._demo_feed()
         self.stdout.write(f"demo staff account: {DEMO_USER} / {DEMO_PASSWORD} at /admin/")
+
+    def _demo_feed(self) -> None:
+        """A signing key for the settlement API, so the demo can post records (see README)."""
+        from claims.models import SettlementSource
+        from enrollment.models import Program
+        from portal import crypto
+
+        program = Program.objects.order_by("id").first()
+        if program and not SettlementSource.objects.filter(key_id=DEMO_FEED_KEY).exists():
+            SettlementSource.objects.create(code=DEMO_FEED_KEY, name="演示结算接口", program=program,
+                                            key_id=DEMO_FEED_KEY, secret_cipher=crypto.encrypt(DEMO_FEED_SECRET))
+            self.stdout.write(f"demo settlement feed key: {DEMO_FEED_KEY} / {DEMO_FEED_SECRET} ({program})")
