@@ -319,8 +319,8 @@ def policy_year_recompute(*, policy_id: int, reason: str = "") -> int:
         settlements = list(Settlement.objects.filter(policy=policy).select_related("source")
                            .order_by("settled_at", "settlement_id"))
         claims = {c.settlement_id: c for c in Claim.objects.filter(settlement__in=settlements).select_for_update()}
-        created = Claim.objects.bulk_create([Claim(settlement=s, policy=policy) for s in settlements if s.pk not in claims])
-        claims.update({c.settlement_id: c for c in created})
+        fresh = {s.pk: Claim(settlement=s, policy=policy) for s in settlements if s.pk not in claims}
+        claims.update(fresh)
         # A reversed settlement, or one a reviewer rejected, no longer uses the year's deductible or limits.
         live = [s for s in settlements
                 if s.reversed_at is None and not (s.pk in claims and claims[s.pk].rejected_by_id)]
@@ -328,17 +328,17 @@ def policy_year_recompute(*, policy_id: int, reason: str = "") -> int:
         result = adjudicate_year(_config(plan), _facts(policy), inputs)
         by_id = {r.settlement_id: r for r in result.results}
         recorded: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        for line in ClaimLine.objects.filter(claim__in=claims.values()):
+        for line in ClaimLine.objects.filter(claim__in=[c for c in claims.values() if c.pk]):
             recorded[line.claim_id][line.responsibility] += line.payout
 
         revision = year.revision + 1
-        written, changed = 0, []
+        lines, changed = [], []
         for settlement in settlements:
             outcome = by_id.get(settlement.settlement_id) if settlement in live else None
             claim = claims[settlement.pk]
             claim.settlement, claim.policy = settlement, policy
             target = {line.responsibility: line for line in outcome.lines} if outcome else {}
-            before = recorded[claim.pk]
+            before = recorded[claim.pk] if claim.pk else {}
             new_lines = []
             for code in sorted(set(target) | set(before)):
                 line = target.get(code)
@@ -358,16 +358,20 @@ def policy_year_recompute(*, policy_id: int, reason: str = "") -> int:
                 ))
             if not new_lines and claim.state != Claim.RECEIVED:
                 continue
-            ClaimLine.objects.bulk_create(new_lines)
-            written += len(new_lines)
+            lines += new_lines
             claim.payout = sum((ln.payout for ln in target.values()), Decimal("0.00"))
             claim.outcome = outcome.status if outcome else "reversed" if settlement.reversed_at else "withdrawn"
             claim.reason = (outcome.reason or "") if outcome else claim.outcome
             if claim.rejected_by_id is None:
                 _decide_by_rules(claim, outcome)
             claim.updated_at = timezone.now()
-            changed.append(claim)
+            if claim.pk:
+                changed.append(claim)
+        # New claims are written with their decision in one statement; only earlier claims are updated.
+        Claim.objects.bulk_create(fresh.values())
+        ClaimLine.objects.bulk_create(lines)  # each line takes its new claim's primary key here
         Claim.objects.bulk_update(changed, CLAIM_DECISION_FIELDS)
+        written = len(lines)
 
         year.deductible_used = {k: str(v) for k, v in result.state.deductible_used.items()}
         year.band_position = result.state.band_position
