@@ -7,16 +7,16 @@ The sum of a claim's lines is what the claim pays.
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 
 import pghistory
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import F, Q
 from django_fsm import FSMField, transition
+
+from portal.storage import PrivateStorage, private_storage  # noqa: F401 - migrations name claims.models.private_storage
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -319,25 +319,6 @@ class PayoutItem(models.Model):
         return f"{self.claim_id} {self.amount}"
 
 
-class PrivateStorage(FileSystemStorage):
-    """Documents residents upload: on disk under ``PRIVATE_MEDIA_ROOT``, outside any served URL
-    (``url()`` refuses); read only through views that check who asks."""
-
-    @property
-    def base_location(self):
-        return str(settings.PRIVATE_MEDIA_ROOT)
-
-    @property
-    def location(self):
-        return os.path.abspath(self.base_location)
-
-    @property
-    def base_url(self):
-        return None
-
-
-def private_storage():
-    return PrivateStorage()
 
 
 class ClaimSubmission(models.Model):

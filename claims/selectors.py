@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -11,6 +9,7 @@ from django.db.models import Q
 
 from claims.models import REJECTION_LABELS, Claim, PayoutBatch, PolicyYear
 from enrollment.models import Relation
+from portal import tabular
 
 
 @dataclass
@@ -175,42 +174,21 @@ def _age(born, today) -> int:
 PAYOUT_COLUMNS = ["批次号", "结算单号", "保单号", "被保险人", "身份证号", "医院", "结算日期", "支付金额", "类型"]
 
 
-def _safe(value: str) -> str:
-    """Spreadsheet software runs cells starting with = + - @ as formulas: quote them."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
-
-
 def payout_rows(batch: PayoutBatch) -> list[list]:
     rows = []
     for item in batch.items.select_related("claim__settlement", "claim__policy__person").order_by("pk"):
         settlement = item.claim.settlement
         rows.append([
-            batch.number, _safe(settlement.settlement_id), item.claim.policy.number,
-            _safe(item.claim.policy.person.name), settlement.id_masked, _safe(settlement.hospital_name),
+            batch.number, settlement.settlement_id, item.claim.policy.number,
+            item.claim.policy.person.name, settlement.id_masked, settlement.hospital_name,
             f"{settlement.settled_at:%Y-%m-%d}", item.amount, "赔付" if item.amount > 0 else "追回",
         ])
     return rows
 
 
 def payout_csv(batch: PayoutBatch) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(PAYOUT_COLUMNS)
-    for row in payout_rows(batch):
-        writer.writerow([f"{v:.2f}" if isinstance(v, Decimal) else v for v in row])
-    return out.getvalue().encode("utf-8-sig")
+    return tabular.to_csv(PAYOUT_COLUMNS, payout_rows(batch))
 
 
 def payout_xlsx(batch: PayoutBatch) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "赔款支付"
-    sheet.append(PAYOUT_COLUMNS)
-    for row in payout_rows(batch):
-        sheet.append(row)
-        sheet.cell(sheet.max_row, 8).number_format = "0.00"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return tabular.to_xlsx(PAYOUT_COLUMNS, payout_rows(batch), title="赔款支付")

@@ -7,18 +7,32 @@ read-only (and frozen in the database) — "复制为新版本" makes an editabl
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from enrollment import services, validation
 from enrollment.models import (
+    BeneficiaryList,
+    BeneficiaryRow,
+    Campaign,
+    CharityFund,
     CoInsurer,
     Consent,
     ConsentText,
     DeductibleGroup,
+    FundEntry,
     Order,
+    Organization,
+    OrganizationMember,
     Payment,
     PaymentNotification,
     Person,
@@ -33,6 +47,7 @@ from enrollment.models import (
     Resident,
     Responsibility,
 )
+from portal import tabular
 
 
 def _live_rows(formset) -> list[dict]:
@@ -384,6 +399,37 @@ class PersonAdmin(admin.ModelAdmin):
 
 # --- Residents, orders, policies, payments ------------------------------------------------------
 
+def export_actions(columns: list[tuple[str, str]], title: str):
+    """Admin actions exporting the selected rows to CSV and XLSX (cells starting with = + - @ made
+    safe). ``columns`` are (header, attribute path with ``__``; a ``get_x_display`` name works)."""
+
+    def value(obj, attribute):
+        for part in attribute.split("__"):
+            obj = getattr(obj, part, None)
+            obj = obj() if callable(obj) else obj
+            if obj is None:
+                return ""
+        return obj if isinstance(obj, (int, Decimal, str)) else str(obj)
+
+    def rows(queryset):
+        return ([value(obj, attribute) for _, attribute in columns] for obj in queryset)
+
+    header = [label for label, _ in columns]
+
+    @admin.action(description="导出所选（CSV）")
+    def export_csv(modeladmin, request, queryset):
+        return HttpResponse(tabular.to_csv(header, rows(queryset)), content_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{title}.csv"'})
+
+    @admin.action(description="导出所选（XLSX）")
+    def export_xlsx(modeladmin, request, queryset):
+        return HttpResponse(tabular.to_xlsx(header, rows(queryset), title=title), headers={
+            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "Content-Disposition": f'attachment; filename="{title}.xlsx"'})
+
+    return [export_csv, export_xlsx]
+
+
 class ViewOnlyAdmin(admin.ModelAdmin):
     """Money and consent records are changed by services only, never by hand."""
 
@@ -421,10 +467,46 @@ class PaymentInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(ViewOnlyAdmin):
-    list_display = ["number", "version", "channel", "method", "amount", "status", "created_at", "paid_at"]
-    list_filter = ["status", "channel", "method", "version"]
-    search_fields = ["number", "resident__phone", "policies__person__id_masked"]
+    list_display = ["number", "version", "channel", "organization", "method", "amount", "status", "created_at",
+                    "paid_at"]
+    list_filter = ["status", "channel", "method", "version", "campaign"]
+    search_fields = ["number", "resident__phone", "policies__person__id_masked", "organization__name"]
+    readonly_fields = ["bank_transfer"]
     inlines = [PolicyInline, PaymentInline]
+
+    @admin.display(description="对公转账")
+    def bank_transfer(self, obj):
+        if obj.status != Order.PENDING or not (obj.organization_id or obj.campaign_id):
+            return "—"
+        return format_html('<a class="button" href="{}">确认对公转账到账</a>',
+                           reverse("admin:enrollment_order_bank_transfer", args=[obj.pk]))
+
+    def get_urls(self):
+        return [path("<int:order_id>/bank-transfer/", self.admin_site.admin_view(self.bank_transfer_view),
+                     name="enrollment_order_bank_transfer"), *super().get_urls()]
+
+    def bank_transfer_view(self, request, order_id):
+        """Staff confirm that an organization's transfer arrived: applied once per bank reference."""
+        from enrollment import billing
+
+        if not request.user.has_perm("enrollment.add_payment"):
+            raise PermissionDenied
+        order = get_object_or_404(Order, pk=order_id)
+        form = BankTransferForm(request.POST or None, initial={"amount": order.amount})
+        if request.method == "POST" and form.is_valid():
+            try:
+                outcome = billing.bank_transfer_confirm(order=order, user=request.user, **form.cleaned_data)
+            except billing.PaymentRefused as refused:
+                form.add_error(None, refused.message)
+            else:
+                if outcome == "applied":
+                    messages.success(request, f"订单{order.number}已确认到账，保单已出单。")
+                else:
+                    messages.warning(request, f"该银行流水号已登记（{outcome}），未重复入账。")
+                return redirect(reverse("admin:enrollment_order_change", args=[order.pk]))
+        return TemplateResponse(request, "admin/enrollment/form.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+            "title": f"确认对公转账：订单 {order.number}（{order.amount} 元）"})
 
 
 @admin.register(Policy)
@@ -483,3 +565,224 @@ class ConsentAdmin(ViewOnlyAdmin):
 class RenewalAuthorizationAdmin(ViewOnlyAdmin):
     list_display = ["person", "program", "plan_code", "created_at", "revoked_at"]
     list_filter = ["program"]
+
+
+# --- Organizations, campaigns, beneficiary lists, the charity fund --------------------------------
+
+
+class BankTransferForm(forms.Form):
+    reference = forms.CharField(label="银行流水号", max_length=64)
+    amount = forms.DecimalField(label="到账金额（元）", max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+
+
+class MemberInline(admin.TabularInline):
+    model = OrganizationMember
+    fields = ["resident", "role", "added_at"]
+    readonly_fields = ["resident", "added_at"]
+    extra = 0
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "credit_code", "kind", "status", "contact_name", "created_at", "reviewed_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["name", "credit_code", "contact_name"]
+    fields = ["name", "credit_code", "kind", "contact_name", "contact_phone", "invoice_title", "status",
+              "review_note", "reviewed_by", "reviewed_at", "created_at"]
+    readonly_fields = ["credit_code", "status", "reviewed_by", "reviewed_at", "created_at"]
+    inlines = [MemberInline]
+    actions = ["approve", "reject", *export_actions([
+        ("单位名称", "name"), ("统一社会信用代码", "credit_code"), ("单位类型", "get_kind_display"),
+        ("审核状态", "get_status_display"), ("联系人", "contact_name"), ("联系电话", "contact_phone"),
+        ("注册时间", "created_at")], "organizations")]
+
+    def has_add_permission(self, request):
+        return False  # organizations register themselves, with their credit code checked
+
+    @admin.action(description="审核通过")
+    def approve(self, request, queryset):
+        from enrollment import organizations
+
+        for organization in queryset:
+            organizations.organization_review(organization=organization, user=request.user, approve=True)
+        messages.success(request, f"已通过 {queryset.count()} 个单位。")
+
+    @admin.action(description="审核不通过（请先在单位页面填写审核意见）")
+    def reject(self, request, queryset):
+        from enrollment import organizations
+
+        done = 0
+        for organization in queryset:
+            try:
+                organizations.organization_review(organization=organization, user=request.user, approve=False,
+                                                  note=organization.review_note)
+                done += 1
+            except organizations.Refused as refused:
+                messages.error(request, f"{organization.name}：{refused.message}")
+        if done:
+            messages.success(request, f"已退回 {done} 个单位。")
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "organizer", "plan", "target_count", "people", "budget", "given", "public"]
+    list_filter = ["kind", "public", "plan__version"]
+    search_fields = ["name", "organizer__name", "target_group"]
+    prepopulated_fields = {"slug": ["name"]}
+    actions = export_actions([
+        ("活动", "name"), ("类型", "get_kind_display"), ("发起单位", "organizer"), ("帮扶对象", "target_group"),
+        ("目标人数", "target_count"), ("已覆盖人数", "people"), ("预算", "budget"), ("已捐金额", "given")], "campaigns")
+
+    def get_queryset(self, request):
+        from enrollment import selectors
+
+        return selectors.campaigns_with_progress(super().get_queryset(request))
+
+    @admin.display(description="已覆盖人数", ordering="people")
+    def people(self, obj):
+        return obj.people
+
+    @admin.display(description="已捐金额", ordering="given")
+    def given(self, obj):
+        return obj.given or Decimal("0.00")
+
+
+@admin.register(BeneficiaryList)
+class BeneficiaryListAdmin(ViewOnlyAdmin):
+    list_display = ["number", "organization", "campaign", "channel", "status", "total_rows", "processed_rows",
+                    "order", "created_at"]
+    list_filter = ["status", "channel", "campaign"]
+    search_fields = ["number", "organization__name", "file_name", "order__number"]
+    exclude = ["file"]
+    readonly_fields = ["rows_link"]
+    actions = export_actions([
+        ("名单编号", "number"), ("单位", "organization"), ("活动", "campaign"), ("状态", "get_status_display"),
+        ("总行数", "total_rows"), ("订单", "order"), ("上传时间", "created_at")], "lists")
+
+    @admin.display(description="名单行")
+    def rows_link(self, obj):
+        url = reverse("admin:enrollment_beneficiaryrow_changelist") + f"?list__id__exact={obj.pk}"
+        return format_html('<a href="{}">查看 {} 行</a>', url, obj.total_rows)
+
+
+@admin.register(BeneficiaryRow)
+class BeneficiaryRowAdmin(ViewOnlyAdmin):
+    list_display = ["list", "row_number", "name", "id_masked", "status", "code", "message", "price", "policy"]
+    list_filter = ["status", "code"]
+    search_fields = ["list__number", "name", "id_masked"]
+    exclude = ["id_cipher", "id_hash"]
+    list_select_related = ["list", "policy"]
+    actions = export_actions([
+        ("名单编号", "list__number"), ("行号", "row_number"), ("姓名", "name"), ("身份证号", "id_masked"),
+        ("结果", "get_status_display"), ("原因代码", "code"), ("说明", "message"), ("保费", "price"),
+        ("保单号", "policy__number")], "rows")
+
+
+class FundEntryInline(admin.TabularInline):
+    model = FundEntry
+    fields = ["created_at", "kind", "amount", "balance_after", "donor_name", "reference", "policy", "note",
+              "created_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+    ordering = ["-created_at", "-id"]
+
+
+class DonationForm(forms.Form):
+    donor_name = forms.CharField(label="捐赠方（单位或个人）", max_length=100, required=False)
+    organization = forms.ModelChoiceField(label="捐赠单位（已注册的）", queryset=Organization.objects.all(),
+                                          required=False)
+    amount = forms.CharField(label="金额（元）", max_length=20)
+    reference = forms.CharField(label="到账凭证号", max_length=64)
+    note = forms.CharField(label="说明", max_length=200, required=False)
+
+
+class AllocationForm(forms.Form):
+    plan = forms.ModelChoiceField(label="方案", queryset=Plan.objects.none())
+    name = forms.CharField(label="姓名", max_length=30)
+    id_number = forms.CharField(label="身份证号", max_length=18)
+    note = forms.CharField(label="资助对象类别", max_length=200, help_text="如：医疗救助对象、特困人员、低保对象")
+
+    def __init__(self, *args, fund=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].queryset = Plan.objects.filter(
+            version__program=fund.program, version__status=ProductVersion.PUBLISHED).select_related("version")
+
+
+@admin.register(CharityFund)
+class CharityFundAdmin(admin.ModelAdmin):
+    list_display = ["name", "program", "balance"]
+    readonly_fields = ["balance", "fund_actions"]
+    inlines = [FundEntryInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "program"] if obj else ["balance"]
+
+    @admin.display(description="操作")
+    def fund_actions(self, obj):
+        if obj is None or not obj.pk:
+            return "—"
+        return format_html('<a class="button" href="{}">登记捐赠</a> <a class="button" href="{}">资助参保</a>',
+                           reverse("admin:enrollment_charityfund_donation", args=[obj.pk]),
+                           reverse("admin:enrollment_charityfund_allocate", args=[obj.pk]))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [path("<int:fund_id>/donation/", view(self.donation_view), name="enrollment_charityfund_donation"),
+                path("<int:fund_id>/allocate/", view(self.allocate_view), name="enrollment_charityfund_allocate"),
+                *super().get_urls()]
+
+    def _form_page(self, request, form, title):
+        return TemplateResponse(request, "admin/enrollment/form.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "title": title},
+            status=422 if form.errors else 200)
+
+    def donation_view(self, request, fund_id):
+        from enrollment import fund as fund_services
+        from enrollment.organizations import Refused
+
+        if not request.user.has_perm("enrollment.add_fundentry"):
+            raise PermissionDenied
+        fund = get_object_or_404(CharityFund, pk=fund_id)
+        form = DonationForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = fund_services.donation_record(fund=fund, user=request.user, **form.cleaned_data)
+            except Refused as refused:
+                form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+            else:
+                messages.success(request, f"已登记捐赠 {entry.amount} 元，基金余额 {entry.balance_after} 元。")
+                return redirect(reverse("admin:enrollment_charityfund_change", args=[fund.pk]))
+        return self._form_page(request, form, f"登记捐赠：{fund.name}（余额 {fund.balance} 元）")
+
+    def allocate_view(self, request, fund_id):
+        from enrollment import fund as fund_services
+        from enrollment.organizations import Refused
+
+        if not request.user.has_perm("enrollment.add_fundentry"):
+            raise PermissionDenied
+        fund = get_object_or_404(CharityFund, pk=fund_id)
+        form = AllocationForm(request.POST or None, fund=fund)
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = fund_services.allocate(fund=fund, user=request.user, **form.cleaned_data)
+            except Refused as refused:
+                form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+            else:
+                messages.success(request, f"已资助参保：保单 {entry.policy.number}，支出 {-entry.amount} 元，"
+                                          f"基金余额 {entry.balance_after} 元。")
+                return redirect(reverse("admin:enrollment_charityfund_change", args=[fund.pk]))
+        return self._form_page(request, form, f"资助参保：{fund.name}（余额 {fund.balance} 元）")
+
+
+@admin.register(FundEntry)
+class FundEntryAdmin(ViewOnlyAdmin):
+    list_display = ["created_at", "fund", "kind", "amount", "balance_after", "donor_name", "reference", "policy",
+                    "created_by"]
+    list_filter = ["fund", "kind"]
+    search_fields = ["donor_name", "reference", "policy__number", "organization__name"]
+    actions = export_actions([
+        ("时间", "created_at"), ("基金", "fund"), ("类型", "get_kind_display"), ("金额", "amount"),
+        ("余额", "balance_after"), ("捐赠方", "donor_name"), ("到账凭证号", "reference"), ("资助保单", "policy__number"),
+        ("说明", "note")], "fund-ledger")

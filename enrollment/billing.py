@@ -113,6 +113,11 @@ def _apply(*, out_trade_no: str, transaction_id: str, amount: Decimal, paid_at) 
             policy.activate()
             policy.activated_at = now
         Policy.objects.bulk_update(policies, ["status", "activated_at"])
+        if order.organization_id or order.campaign_id:
+            from enrollment import organizations
+
+            organizations.list_issued(order=order)  # each beneficiary is told, not the buyer
+            return "applied"
         phone = order.resident.phone if order.resident_id else None
         if phone:
             for policy in policies:
@@ -121,6 +126,29 @@ def _apply(*, out_trade_no: str, transaction_id: str, amount: Decimal, paid_at) 
                                               product=order.version.name, policy=p.number)
                 )
         return "applied"
+
+
+def bank_transfer_confirm(*, order: Order, reference: str, amount: Decimal, user) -> str:
+    """Staff confirm an organization's bank transfer: applied once per bank reference, like a
+    provider's notification (the amount must match the order). Returns the outcome code."""
+    reference = reference.strip()
+    if not reference:
+        raise PaymentRefused("reference_required", "请填写银行流水号。")
+    if amount != order.amount:
+        raise PaymentRefused("amount_mismatch", f"到账金额{amount}元与订单金额{order.amount}元不一致，请核对。")
+    existing = Payment.objects.filter(provider="bank", transaction_id=reference).first()
+    if existing is not None:
+        return "replay" if existing.order_id == order.pk else "conflict"
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status != Order.PENDING:
+            raise PaymentRefused("order_not_pending", f"订单{locked.get_status_display()}，不能确认到账。")
+        out_trade_no = f"{locked.number}B{locked.payments.count() + 1}"
+        Payment.objects.create(order=locked, provider="bank", method=PaymentMethod.BANK_TRANSFER,
+                               out_trade_no=out_trade_no, amount=amount)
+    outcome = _apply(out_trade_no=out_trade_no, transaction_id=reference, amount=amount, paid_at=timezone.now())
+    logger.info("bank transfer %s for order %s confirmed by %s: %s", reference[-4:], order.number, user, outcome)
+    return outcome
 
 
 def notification_handle(*, provider: str, headers, body: bytes) -> tuple[int, str]:

@@ -58,3 +58,40 @@ def render_pdf(policy) -> bytes:
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def render_receipt(order) -> bytes:
+    """The donation receipt of a paid organization or donor order: who gave, for which campaign,
+    how many people, how much, and the invoice details."""
+    buffer = BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    pdf.setTitle(f"捐赠回执 {order.number}")
+    width, height = A4
+    y = height - 30 * mm
+    pdf.setFont(FONT, 20)
+    program = order.version.program
+    pdf.drawCentredString(width / 2, y, f"{program.city}·{program.name} 捐赠投保回执")
+    organization = order.organization
+    people = order.policies.filter(status="active").count()
+    rows = [
+        ("订单号", order.number),
+        ("捐赠方", organization.name if organization else "爱心人士"),
+        ("统一社会信用代码", organization.credit_code if organization else "—"),
+        ("发票抬头", (organization.invoice_title or organization.name) if organization else "个人"),
+        ("活动", str(order.campaign) if order.campaign_id else order.get_channel_display()),
+        ("产品", order.version.name),
+        ("参保人数", f"{people} 人"),
+        ("金额", f"{order.amount} 元"),
+        ("支付时间", f"{order.paid_at:%Y年%m月%d日}" if order.paid_at else "—"),
+    ]
+    y -= 20 * mm
+    pdf.setFont(FONT, 12)
+    for label, value in rows:
+        pdf.drawString(25 * mm, y, f"{label}：")
+        pdf.drawString(65 * mm, y, str(value))
+        y -= 9 * mm
+    pdf.setFont(FONT, 9)
+    pdf.drawString(25 * mm, 20 * mm, "感谢您对补充医疗保险的支持。本回执不作为税前扣除凭证，发票由承保公司另行开具。")
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()

@@ -263,6 +263,24 @@ def prior_consecutive_years(*, person, version) -> int:
     return count
 
 
+def prior_consecutive_years_many(*, person_ids: list[int], version) -> dict[int, int]:
+    """``prior_consecutive_years`` for many people in one query."""
+    from enrollment.models import Policy
+
+    years: dict[int, set[int]] = {}
+    for person_id, year in Policy.objects.filter(
+        person_id__in=person_ids, version__program=version.program, status=Policy.ACTIVE, version__year__lt=version.year,
+    ).values_list("person_id", "version__year"):
+        years.setdefault(person_id, set()).add(year)
+    counts = {}
+    for person_id, held in years.items():
+        count, year = 0, version.year - 1
+        while year in held:
+            count, year = count + 1, year - 1
+        counts[person_id] = count
+    return counts
+
+
 def resident_policies(resident):
     """Policies the resident bought (for anyone) or that cover the resident (bought by anyone)."""
     from django.db.models import Q
@@ -373,3 +391,48 @@ def renewal_candidates(resident):
         .exclude(person_id__in=authorised)
         .select_related("person", "plan", "version__program")
     )
+
+
+# --- Organizations, campaigns, lists ---------------------------------------------------------------
+
+
+def campaigns_with_progress(queryset=None):
+    """Campaigns with ``people`` (active policies) and ``given`` (their premiums) in one query."""
+    from django.db.models import Count, Q, Sum
+
+    from enrollment.models import Campaign, Policy
+
+    active = Q(policies__status=Policy.ACTIVE)
+    queryset = Campaign.objects.all() if queryset is None else queryset
+    return (queryset.select_related("organizer", "plan__version__program")
+            .annotate(people=Count("policies", filter=active), given=Sum("policies__premium", filter=active)))
+
+
+def progress_percent(done, target) -> int:
+    if not target:
+        return 0
+    return min(100, int(Decimal(done or 0) * 100 / Decimal(target)))
+
+
+def list_counts(beneficiaries) -> dict[str, int]:
+    from django.db.models import Count
+
+    counts = dict(beneficiaries.rows.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+REPORT_HEADER = ["行号", "姓名", "身份证号", "手机号", "结果", "原因代码", "说明", "保费", "保单号"]
+
+
+def list_report_rows(beneficiaries):
+    for row in beneficiaries.rows.select_related("policy").order_by("row_number").iterator(chunk_size=2000):
+        phone = f"{row.phone[:3]}****{row.phone[-4:]}" if len(row.phone) == 11 else row.phone
+        yield [row.row_number, row.name, row.id_masked, phone, row.get_status_display(), row.code, row.message,
+               row.price, row.policy.number if row.policy_id else ""]
+
+
+def member_organizations(resident):
+    from enrollment.models import Organization
+
+    return Organization.objects.filter(members__resident=resident).order_by("name")

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from enrollment import billing, services
+from enrollment import billing, organizations, services
 from enrollment.models import ProductVersion
 
 
@@ -28,3 +28,13 @@ def create_renewal_orders() -> int:
     ):
         created += len(services.renewal_orders_create(version=version))
     return created
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def validate_beneficiary_list(list_id: int) -> str:
+    return organizations.list_validate(list_id=list_id)
+
+
+@shared_task(acks_late=True)
+def notify_beneficiaries(list_id: int) -> int:
+    return organizations.beneficiaries_notify(list_id=list_id)

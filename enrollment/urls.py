@@ -8,4 +8,5 @@ urlpatterns = [
     path("account/", include("enrollment.views.account")),
     path("", include("enrollment.views.purchase")),
     path("", include("enrollment.views.payment")),
+    path("", include("enrollment.views.org")),
 ]

@@ -313,6 +313,10 @@ PAYMENT_MERCHANT_ID = os.environ.get("PAYMENT_MERCHANT_ID", "SIM-MERCHANT-0001")
 PAYMENT_API_KEY = os.environ.get("PAYMENT_API_KEY", "") or (_required("PAYMENT_API_KEY") if PRODUCTION else _derived_key("payment-sim"))
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 ORDER_TTL_MINUTES = 30
+# An organization's order waits longer: a bank transfer takes days to arrive and be confirmed.
+BANK_TRANSFER_ACCOUNT = os.environ.get(
+    "BANK_TRANSFER_ACCOUNT", "户名：承保公司（示例）· 开户行：示例银行 · 账号：0000 0000 0000 0000（待承保公司提供）")
+GROUP_ORDER_TTL_HOURS = int(os.environ.get("GROUP_ORDER_TTL_HOURS", "72"))
 # Claims up to this payout, not flagged, are approved automatically; above it a reviewer decides.
 CLAIM_AUTO_APPROVE_LIMIT = Decimal(os.environ.get("CLAIM_AUTO_APPROVE_LIMIT", "10000.00"))
 # Payouts above this need a second approver who is not the first (four eyes).

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 TEMPLATES = {
     "login_code": "【惠民保】您的登录验证码为{code}，5分钟内有效，请勿泄露。",
     "policy_issued": "【惠民保】{name}的{product}保单已生效，保单号{policy}，可在“我的保单”查看电子保单。",
+    "policy_gifted": "【惠民保】{payer}为{name}投保的{product}已生效，保单号{policy}。登录后可在“我的保单”查看电子保单。",
     "payout_approved": "【惠民保】您的理赔已审核通过，赔付{amount}元，将支付至您的账户。",
 }
 

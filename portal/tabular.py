@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 MAX_BYTES = 10 * 1024 * 1024
 
@@ -71,3 +72,54 @@ def read_table(filename: str, data: bytes, *, required: tuple[str, ...], max_row
     if len(records) > max_rows:
         raise TableInvalid(f"行数超过{max_rows}行，请拆分后分批导入。")
     return records
+
+
+# --- Writing exports ---------------------------------------------------------------------------
+
+
+def safe(value):
+    """Spreadsheet software runs cells starting with = + - @ as formulas: quote text cells so."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return f"'{value}"
+    return value
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def to_csv(header: list[str], rows) -> bytes:
+    """UTF-8 with BOM (so spreadsheet software reads the Chinese), every text cell made safe."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_text(safe(v)) for v in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(header: list[str], rows, *, title: str = "Sheet1") -> bytes:
+    """One sheet; money (Decimal) cells shown with two places, every text cell made safe."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])
+    sheet.append(header)
+
+    def cell(value):
+        if isinstance(value, Decimal):
+            money = WriteOnlyCell(sheet, value=value)
+            money.number_format = "0.00"
+            return money
+        return safe(value)
+
+    for row in rows:
+        sheet.append([cell(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
