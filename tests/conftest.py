@@ -1,3 +1,10 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 
@@ -32,3 +39,44 @@ def fresh_redis():
     db = os.environ["PORTAL_REDIS_DB"]
     assert db != "0" and (f"db={db}" in settings.REDIS_URL or settings.REDIS_URL.endswith(f"/{db}")), settings.REDIS_URL
     cache.clear()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def worker():
+    """Start real worker processes on the test database and the suite's Redis database."""
+    processes = []
+
+    def start(concurrency=2):
+        from django.db import connection
+
+        env = {**os.environ, "PORTAL_DATABASE_NAME": connection.settings_dict["NAME"],
+               "PORTAL_REDIS_DB": os.environ["PORTAL_REDIS_DB"]}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=prefork", f"--concurrency={concurrency}",
+             "--without-mingle", "--without-gossip", "--loglevel=WARNING", f"--hostname=test{len(processes)}@%h"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_for(condition, timeout=60.0, what="the worker"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+

@@ -297,6 +297,10 @@ def _list_context(request, beneficiaries):
 @resident_required
 def list_detail(request, number):
     beneficiaries = _own_list(request, number)
+    order = beneficiaries.order
+    if order is not None and order.status == Order.PENDING and order.payments.filter(status="created").exists():
+        billing.order_refresh(order=order)  # back from the cashier: ask the provider, a notification may be late
+        beneficiaries = _own_list(request, number)
     return render(request, "enrollment/org/list.html", _list_context(request, beneficiaries))
 
 

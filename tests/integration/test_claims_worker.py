@@ -4,7 +4,6 @@ concurrency and a worker killed mid-task all end with the serial result, paid on
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from decimal import Decimal
@@ -17,6 +16,7 @@ from django.db import connection, connections, transaction
 from claims import services
 from claims.models import Claim, ClaimLine, PolicyYear
 from claims.tasks import recompute_policy_year
+from tests.conftest import wait_for
 from tests.factories import (
     SELF_ID,
     active_policy,
@@ -28,40 +28,6 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def worker():
-    """Start real worker processes on the test database and the suite's Redis database."""
-    processes = []
-
-    def start(concurrency=2):
-        env = {**os.environ, "PORTAL_DATABASE_NAME": connection.settings_dict["NAME"],
-               "PORTAL_REDIS_DB": os.environ["PORTAL_REDIS_DB"]}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=prefork", f"--concurrency={concurrency}",
-             "--without-mingle", "--without-gossip", "--loglevel=WARNING", f"--hostname=test{len(processes)}@%h"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def wait_for(condition, timeout=60.0, what="the worker"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def queue_empty() -> bool:
