@@ -43,6 +43,7 @@ test-fast: install
 bench: install
 	@$(PY) bench/rules.py
 	@$(PY) bench/claims.py
+	@$(PY) bench/imports.py
 
 lint: deps
 	@$(VENV)/bin/ruff check .
