@@ -473,6 +473,10 @@ class OrderAdmin(ViewOnlyAdmin):
     search_fields = ["number", "resident__phone", "policies__person__id_masked", "organization__name"]
     readonly_fields = ["bank_transfer"]
     inlines = [PolicyInline, PaymentInline]
+    actions = export_actions([
+        ("订单号", "number"), ("产品", "version"), ("渠道", "get_channel_display"), ("投保单位", "organization"),
+        ("活动", "campaign"), ("支付方式", "get_method_display"), ("金额", "amount"), ("状态", "get_status_display"),
+        ("下单时间", "created_at"), ("支付时间", "paid_at")], "orders")
 
     @admin.display(description="对公转账")
     def bank_transfer(self, obj):

@@ -45,6 +45,7 @@ class Command(BaseCommand):
             if _demo_version(source, slug, today):
                 self.stdout.write(f"demo product on sale: {slug}")
         self._demo_feed()
+        self._demo_giving(f"wuwei-{today.year + 1}-demo", f"weihai-{today.year + 1}-demo")
         self.stdout.write(f"demo staff account: {DEMO_USER} / {DEMO_PASSWORD} at /admin/")
 
     def _demo_feed(self) -> None:
@@ -58,3 +59,21 @@ class Command(BaseCommand):
             SettlementSource.objects.create(code=DEMO_FEED_KEY, name="演示结算接口", program=program,
                                             key_id=DEMO_FEED_KEY, secret_cipher=crypto.encrypt(DEMO_FEED_SECRET))
             self.stdout.write(f"demo settlement feed key: {DEMO_FEED_KEY} / {DEMO_FEED_SECRET} ({program})")
+
+    def _demo_giving(self, wuwei_slug: str, weihai_slug: str) -> None:
+        """A 献爱心 campaign open to individual donors, and Weihai's charity fund."""
+        from decimal import Decimal
+
+        from enrollment import organizations
+        from enrollment.models import Campaign, CharityFund, Plan
+
+        plan = Plan.objects.filter(version__slug=wuwei_slug, code="basic").first()
+        if plan and not Campaign.objects.filter(name="为困难群众送保障（演示）").exists():
+            organizations.campaign_create(organization=None, by=None, kind="xianai", name="为困难群众送保障（演示）",
+                                          plan=plan, target_group="低保对象、特困人员", target_count=500,
+                                          budget=Decimal("34500.00"), description="演示活动：个人爱心人士可上传受助人名单。")
+            self.stdout.write("demo campaign: 为困难群众送保障（演示）")
+        weihai = Plan.objects.filter(version__slug=weihai_slug).select_related("version__program").first()
+        if weihai and not CharityFund.objects.filter(program=weihai.version.program).exists():
+            CharityFund.objects.create(program=weihai.version.program, name="“威你保”爱心基金（演示）")
+            self.stdout.write("demo charity fund: “威你保”爱心基金（演示）")
