@@ -13,17 +13,10 @@ from claims import selectors, services
 from claims.models import ClaimSubmission
 from enrollment.models import Policy, Relation
 from enrollment.views.purchase import resident_required
+from portal.storage import MAX_FILE_BYTES
+from portal.storage import sniff as _sniff
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_FILES = 10
-# What a settlement sheet may be: recognised by its first bytes, not by its name.
-SIGNATURES = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
-
-
-def _sniff(upload) -> str | None:
-    head = upload.read(8)
-    upload.seek(0)
-    return next((kind for magic, kind in SIGNATURES.items() if head.startswith(magic)), None)
 
 
 class MultipleFileInput(forms.ClearableFileInput):

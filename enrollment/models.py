@@ -102,6 +102,11 @@ class Program(models.Model):
     cost_ratio_ceiling = models.DecimalField("综合成本率上限", null=True, blank=True, **RATIO)
     loss_ratio_floor = models.DecimalField("赔付率下限", null=True, blank=True, **RATIO)
     cycle_years = models.PositiveSmallIntegerField("考核周期（年）", default=1)
+    enrollment_target_rate = models.DecimalField("参保率目标", null=True, blank=True,
+                                                 help_text="例如 0.30 表示参保人数达到基本医保参保人数的30%", **RATIO)
+    enrollment_target_year = models.PositiveSmallIntegerField("参保率目标年度", null=True, blank=True)
+    operating_cost_rate = models.DecimalField("经营费用率（占保费）", default=Decimal("0.0800"),
+                                              help_text="用于综合成本率与结余测算（示例值，待承保公司提供）", **RATIO)
     personal_account_payment = models.BooleanField(
         "支持医保个人账户支付", default=False, help_text="职工医保个人账户可为本人及配偶、父母、子女支付保费（威海）"
     )

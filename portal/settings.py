@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "portal.simulators",
     "enrollment",
     "claims",
+    "supervision",
 ]
 
 MIDDLEWARE = [

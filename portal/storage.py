@@ -27,3 +27,16 @@ class PrivateStorage(FileSystemStorage):
 
 def private_storage():
     return PrivateStorage()
+
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+# What an uploaded document may be (settlement sheets, ticket attachments): recognised by its
+# first bytes, not by its name.
+SIGNATURES = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+
+
+def sniff(upload) -> str | None:
+    """The document's type from its first bytes, or None when it is not a PDF, JPEG or PNG."""
+    head = upload.read(8)
+    upload.seek(0)
+    return next((kind for magic, kind in SIGNATURES.items() if head.startswith(magic)), None)

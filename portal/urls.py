@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(("claims.api", "claims_api"))),
     path("claims/", include("claims.views")),
+    path("", include("supervision.views")),
     path("", include("enrollment.urls")),
 ]
 
