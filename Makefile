@@ -44,6 +44,7 @@ bench: install
 	@$(PY) bench/rules.py
 	@$(PY) bench/claims.py
 	@$(PY) bench/imports.py
+	@$(PY) bench/dashboard.py
 
 lint: deps
 	@$(VENV)/bin/ruff check .

@@ -112,31 +112,42 @@ def _channel_label(channel: str, kind: str | None) -> str:
 
 
 def enrollment(version: ProductVersion) -> Enrollment:
+    """Four GROUP BY queries over the version's active policies, whatever their number: (district,
+    age band) over the insured persons, (channel, campaign, plan), the day of activation, and the
+    eligible population."""
     active = Policy.objects.filter(version=version, status=Policy.ACTIVE)
-    total = active.count()
     populations = list(DistrictPopulation.objects.filter(program=version.program, year=version.year))
     eligible = sum(p.eligible for p in populations)
-    counts = dict(active.values_list("person__region_code").annotate(n=Count("id")).values_list(
-        "person__region_code", "n"))
-    districts = [Row(p.name, counts.pop(p.region_code, 0), p.eligible) for p in populations]
-    if counts:
-        districts.append(Row("其他地区（户籍地不在上表）", sum(counts.values())))
-    for row in districts:
-        row.rate = ratio(row.people, row.base)
-    channels = [Row(_channel_label(channel, kind), n) for channel, kind, n in active.values_list(
-        "channel", "campaign__kind").annotate(n=Count("id")).order_by("channel", "campaign__kind")]
-    plans = [Row(name, n) for name, n in active.values_list("plan__name").annotate(n=Count("id")).order_by(
-        "plan__position")]
     start = version.coverage_start
 
     def years_before(years: int) -> date:
         return start.replace(year=start.year - years, day=28 if (start.month, start.day) == (2, 29) else start.day)
 
     # Younger than ``high + 1`` at cover start ⇔ born after that many years before it.
-    whens = [When(person__birth_date__gt=years_before(high + 1), then=Value(label))
-             for label, _, high in AGE_BANDS if high is not None]
-    band = Case(*whens, default=Value(AGE_BANDS[-1][0]), output_field=CharField())
-    by_band = dict(active.annotate(band=band).values_list("band").annotate(n=Count("id")).values_list("band", "n"))
+    band = Case(*[When(person__birth_date__gt=years_before(high + 1), then=Value(label))
+                  for label, _, high in AGE_BANDS if high is not None],
+                default=Value(AGE_BANDS[-1][0]), output_field=CharField())
+    counts: dict[str, int] = {}
+    by_band: dict[str, int] = {}
+    for region, label, n in active.annotate(band=band).values_list("person__region_code", "band").annotate(
+            n=Count("id")).values_list("person__region_code", "band", "n"):
+        counts[region] = counts.get(region, 0) + n
+        by_band[label] = by_band.get(label, 0) + n
+    total = sum(counts.values())
+    districts = [Row(p.name, counts.pop(p.region_code, 0), p.eligible) for p in populations]
+    if counts:
+        districts.append(Row("其他地区（户籍地不在上表）", sum(counts.values())))
+    for row in districts:
+        row.rate = ratio(row.people, row.base)
+    by_channel: dict[tuple[int, str], int] = {}
+    by_plan: dict[int, int] = {}
+    for channel, kind, plan_id, n in active.values_list("channel", "campaign__kind", "plan_id").annotate(
+            n=Count("id")).values_list("channel", "campaign__kind", "plan_id", "n"):
+        key = (Channel.values.index(channel), kind or "")
+        by_channel[key] = by_channel.get(key, 0) + n
+        by_plan[plan_id] = by_plan.get(plan_id, 0) + n
+    channels = [Row(_channel_label(Channel.values[i], kind or None), n) for (i, kind), n in sorted(by_channel.items())]
+    plans = [Row(plan.name, by_plan[plan.pk]) for plan in version.plans.order_by("position") if plan.pk in by_plan]
     ages = [Row(label, by_band.get(label, 0)) for label, _, _ in AGE_BANDS]
     daily = dict(active.annotate(day=TruncDate("activated_at", tzinfo=SHANGHAI)).values_list("day").annotate(
         n=Count("id")).values_list("day", "n"))

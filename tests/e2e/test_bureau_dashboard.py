@@ -1,0 +1,58 @@
+"""The bureau's viewer signs in, reads the dashboard, and picks another program year: the figures
+swap in place (htmx), the chart is drawn without any script from elsewhere, and no person shows."""
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from enrollment.models import Order, Person, Plan, Policy, ProductVersion
+from supervision.models import DistrictPopulation
+from tests.factories import make_id, staff_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def figures(products):
+    for n, slug in enumerate(["wuwei-2025", "wuwei-2025", "wuwei-2025", "weihai-2025"]):
+        version = ProductVersion.objects.get(slug=slug)
+        person = Person(name=f"参保人{'甲乙丙丁'[n]}")
+        person.set_id_number(make_id(f"62060219800101{n:02d}1"))
+        person.save()
+        order = Order.objects.create(number=f"O{n}", version=version, channel="self", amount=Decimal("69.00"),
+                                     status=Order.PAID, expires_at=timezone.now())
+        Policy.objects.create(number=f"P{n}", person=person, version=version, order=order, channel="self",
+                              plan=Plan.objects.filter(version=version).first(), premium=Decimal("69.00"),
+                              coverage_start=version.coverage_start, coverage_end=version.coverage_end,
+                              status=Policy.ACTIVE, activated_at=datetime(2025, 6, 10, tzinfo=ZoneInfo("Asia/Shanghai")))
+    wuwei = ProductVersion.objects.get(slug="wuwei-2025")
+    DistrictPopulation.objects.create(program=wuwei.program, year=2025, region_code="620602", name="凉州区", eligible=30)
+
+
+def test_the_bureau_filters_the_dashboard(phone, figures):
+    staff_user("bureau", "医保局监管")
+    requests = []
+    phone.on("request", lambda request: requests.append(request.url))
+    phone.goto("/supervision/")
+    phone.get_by_label("用户名").fill("bureau")
+    phone.get_by_label("密码").fill("staff-pass-2025")
+    phone.get_by_role("button", name="登录").click()
+
+    phone.get_by_role("heading", name="监管看板").wait_for()
+    wuwei = ProductVersion.objects.get(slug="wuwei-2025")
+    phone.get_by_label("项目年度").select_option(str(wuwei.pk))
+    phone.locator("#figures h2", has_text="天马·医惠保").wait_for()
+    assert phone.locator('[data-figure="total"]').inner_text() == "3"
+    assert phone.locator('[data-figure="rate"]').inner_text() == "10.00%"
+    assert phone.locator("svg.trend polyline").count() == 1
+
+    weihai = ProductVersion.objects.get(slug="weihai-2025")
+    phone.get_by_label("项目年度").select_option(str(weihai.pk))
+    phone.locator("#figures h2", has_text="威你保").wait_for()
+    assert phone.locator('[data-figure="total"]').inner_text() == "1"
+    assert f"version={weihai.pk}" in phone.url  # the filter is in the address, to share or reload
+    assert "参保人甲" not in phone.content()
+    assert all(url.startswith(phone.url.split("/supervision")[0]) for url in requests)  # nothing from a CDN

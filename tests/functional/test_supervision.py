@@ -1,0 +1,145 @@
+"""Who sees which dashboard, the htmx filter, exports, the resident's tickets, the service admin."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from enrollment.models import CoInsurer, Order, Person, Plan, Policy, ProductVersion
+from supervision.models import DistrictPopulation, FollowUpVisit, InsurerStaff, Ticket
+from tests.factories import make_id, make_resident, staff_user
+
+pytestmark = pytest.mark.django_db
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+@pytest.fixture
+def figures(products):
+    """Two Wuwei policies (in 凉州区, one named so it would show if a page leaked a person) and a Weihai one."""
+    for slug, region, name in (("wuwei-2025", "620602", "柳如烟"), ("wuwei-2025", "620602", "顾北辰"),
+                               ("weihai-2025", "371002", "王建国")):
+        version = ProductVersion.objects.get(slug=slug)
+        person = Person(name=name)
+        person.set_id_number(make_id(f"{region}19800101{Person.objects.count() + 1:02d}1"))
+        person.save()
+        order = Order.objects.create(number=f"O{person.pk}", version=version, channel="self", amount=Decimal("69.00"),
+                                     status=Order.PAID, expires_at=timezone.now())
+        Policy.objects.create(number=f"P{person.pk}", person=person, version=version, order=order, channel="self",
+                              plan=Plan.objects.filter(version=version).first(), premium=Decimal("69.00"),
+                              coverage_start=version.coverage_start, coverage_end=version.coverage_end,
+                              status=Policy.ACTIVE, activated_at=datetime(2025, 6, 10, tzinfo=ZoneInfo("Asia/Shanghai")))
+    wuwei = ProductVersion.objects.get(slug="wuwei-2025")
+    DistrictPopulation.objects.create(program=wuwei.program, year=2025, region_code="620602", name="=凉州区", eligible=20)
+    return wuwei
+
+
+def test_anonymous_viewers_are_sent_to_sign_in_and_residents_are_refused(client, figures):
+    response = client.get(reverse("supervision:dashboard"))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    client.force_login(make_resident().user)
+    assert client.get(reverse("supervision:dashboard")).status_code == 403
+    client.force_login(staff_user("service", "客服"))
+    assert client.get(reverse("supervision:dashboard")).status_code == 403
+
+
+def test_the_bureau_sees_every_program_in_aggregate_only(client, figures):
+    client.force_login(staff_user("bureau", "医保局监管"))
+    page = client.get(reverse("supervision:dashboard"), {"version": figures.pk}).content.decode()
+    assert "天马·医惠保" in page and "威你保" in page  # both programs in the filter
+    assert 'data-figure="total">2<' in page and "10.00%" in page  # 2 of 20 in 凉州区
+    assert "柳如烟" not in page and "顾北辰" not in page and "620602********" not in page
+    assert client.get(reverse("admin:supervision_ticket_changelist")).status_code in (302, 403)
+
+
+def test_an_insurers_staff_see_only_their_program(client, figures):
+    user = staff_user("insurer", "保险公司")
+    InsurerStaff.objects.create(user=user, coinsurer=CoInsurer.objects.filter(program__code="weihai").first())
+    client.force_login(user)
+    page = client.get(reverse("supervision:dashboard"), {"version": figures.pk}).content.decode()
+    assert "威你保" in page and "天马·医惠保" not in page  # asking for Wuwei shows their own program
+    export = client.get(reverse("supervision:export", args=["channels", "csv"]), {"version": figures.pk})
+    assert "weihai" in export["Content-Disposition"]
+
+
+def test_the_filter_swaps_only_the_figures(client, figures):
+    client.force_login(staff_user("bureau", "医保局监管"))
+    weihai = ProductVersion.objects.get(slug="weihai-2025")
+    partial = client.get(reverse("supervision:dashboard"), {"version": weihai.pk}, HTTP_HX_REQUEST="true")
+    text = partial.content.decode()
+    assert text.lstrip().startswith('<div id="figures">') and "<html" not in text
+    assert "威你保" in text and 'data-figure="total">1<' in text
+
+
+def test_exports_suppress_small_cells_and_escape_formulas(client, figures):
+    client.force_login(staff_user("bureau", "医保局监管"))
+    csv = client.get(reverse("supervision:export", args=["districts", "csv"]), {"version": figures.pk})
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "区县,参保人数,基本医保参保人数,参保率"
+    assert lines[1] == "'=凉州区,<5,20,<5"
+    xlsx = client.get(reverse("supervision:export", args=["money", "xlsx"]), {"version": figures.pk})
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert [c.value for c in sheet[1]][:3] == ["期间", "参保人数", "保费收入"]
+    assert client.get(reverse("supervision:export", args=["nothing", "csv"])).status_code == 404
+
+
+def test_a_resident_opens_a_ticket_with_an_attachment_and_reads_the_reply(client, products, settings, tmp_path):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    resident = make_resident()
+    client.force_login(resident.user)
+    bad = client.post(reverse("supervision:tickets"), {
+        "kind": "complaint", "subject": "理赔太慢", "body": "等了很久",
+        "attachment": SimpleUploadedFile("a.pdf", b"not a pdf")})
+    assert bad.status_code == 422 and "不是 JPG、PNG 或 PDF" in bad.content.decode() and not Ticket.objects.exists()
+    client.post(reverse("supervision:tickets"), {"kind": "complaint", "subject": "理赔太慢", "body": "等了很久",
+                                                 "attachment": SimpleUploadedFile("单据.pdf", PDF)})
+    ticket = Ticket.objects.get()
+    assert abs(ticket.respond_by - ticket.created_at - timezone.timedelta(hours=24)) < timezone.timedelta(seconds=5)
+    assert client.get(reverse("supervision:attachment", args=[ticket.number, ticket.messages.get().pk])).status_code == 200
+
+    agent = staff_user("agent", "客服")
+    client.force_login(agent)
+    assert client.get(reverse("admin:supervision_ticket_changelist"), {"sla": "overdue"}).status_code == 200
+    client.post(reverse("admin:supervision_ticket_reply", args=[ticket.pk]), {"body": "已加急处理", "status": "waiting"})
+    ticket.refresh_from_db()
+    assert ticket.first_response_at and ticket.assignee == agent and ticket.status == Ticket.WAITING
+
+    client.force_login(resident.user)
+    page = client.get(reverse("supervision:ticket", args=[ticket.number])).content.decode()
+    assert "已加急处理" in page and "待居民补充" in page
+    client.post(reverse("supervision:ticket", args=[ticket.number]), {"body": "补充材料"})
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.IN_PROGRESS
+
+    client.force_login(make_resident(phone="13700000009", name=None, id_number=None).user)
+    assert client.get(reverse("supervision:ticket", args=[ticket.number])).status_code in (302, 404)
+
+
+def test_customer_service_draws_and_records_visits(client, figures):
+    client.force_login(staff_user("agent", "客服"))
+    client.post(reverse("admin:supervision_followupvisit_draw"), {
+        "program": figures.program.pk, "purpose": "buyer", "start": "2025-06-01", "end": "2025-06-30", "count": "5"})
+    visits = list(FollowUpVisit.objects.all())
+    assert len(visits) == 2
+    change = reverse("admin:supervision_followupvisit_change", args=[visits[0].pk])
+    missing = client.post(change, {"outcome": "reached", "satisfaction": "", "notes": ""})
+    assert missing.status_code == 200 and "满意度" in missing.content.decode()
+    client.post(change, {"outcome": "reached", "satisfaction": "4", "notes": "很满意"})
+    visits[0].refresh_from_db()
+    assert visits[0].satisfaction == 4 and visits[0].called_by.username == "agent"
+
+
+def test_staff_import_district_populations(client, figures):
+    client.force_login(staff_user("admin", superuser=True))
+    data = "行政区划码,区县,基本医保参保人数\n620602,凉州区,1000\n620621,民勤县,200\n".encode("gbk")
+    client.post(reverse("admin:supervision_districtpopulation_import"), {
+        "program": figures.program.pk, "year": "2025", "file": SimpleUploadedFile("人口.csv", data)})
+    assert sorted(DistrictPopulation.objects.values_list("name", "eligible")) == [("凉州区", 1000), ("民勤县", 200)]
