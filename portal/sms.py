@@ -32,6 +32,7 @@ TEMPLATES = {
     "login_code": "【惠民保】您的登录验证码为{code}，5分钟内有效，请勿泄露。",
     "policy_issued": "【惠民保】{name}的{product}保单已生效，保单号{policy}，可在“我的保单”查看电子保单。",
     "policy_gifted": "【惠民保】{payer}为{name}投保的{product}已生效，保单号{policy}。登录后可在“我的保单”查看电子保单。",
+    "ticket_replied": "【惠民保】您的工单{number}有新的客服回复，请登录后在“客服与投诉”查看。",
     "payout_approved": "【惠民保】您的理赔已审核通过，赔付{amount}元，将支付至您的账户。",
 }
 

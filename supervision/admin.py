@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -91,11 +92,18 @@ class OverdueFilter(admin.SimpleListFilter):
 
 class MessageInline(admin.TabularInline):
     model = TicketMessage
-    fields = ["created_at", "from_staff", "body", "attachment_name"]
+    fields = ["created_at", "from_staff", "body", "file"]
     readonly_fields = fields
     extra = 0
     can_delete = False
     max_num = 0
+
+    @admin.display(description="附件")
+    def file(self, obj):
+        if not obj.attachment:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse("admin:supervision_ticket_attachment",
+                                                           args=[obj.ticket_id, obj.pk]), obj.attachment_name)
 
 
 class ReplyForm(forms.Form):
@@ -108,11 +116,11 @@ class ReplyForm(forms.Form):
 class TicketAdmin(admin.ModelAdmin):
     list_display = ["number", "kind", "subject", "status", "assignee", "created_at", "respond_by", "clock"]
     list_filter = [OverdueFilter, "status", "kind", "assignee"]
-    search_fields = ["number", "subject", "resident__phone"]
-    fields = ["number", "resident", "kind", "subject", "policy", "claim", "status", "assignee", "created_at",
-              "respond_by", "first_response_at", "resolved_at", "reply_link"]
-    readonly_fields = ["number", "resident", "kind", "subject", "policy", "claim", "created_at", "respond_by",
-                       "first_response_at", "resolved_at", "reply_link"]
+    search_fields = ["number", "subject", "resident__phone", "organization__name"]
+    fields = ["number", "resident", "organization", "kind", "subject", "policy", "claim", "status", "assignee",
+              "created_at", "respond_by", "first_response_at", "resolved_at", "reply_link"]
+    readonly_fields = ["number", "resident", "organization", "kind", "subject", "policy", "claim", "created_at",
+                       "respond_by", "first_response_at", "resolved_at", "reply_link"]
     inlines = [MessageInline]
     list_select_related = ["assignee"]
 
@@ -142,7 +150,17 @@ class TicketAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [path("<int:ticket_id>/reply/", self.admin_site.admin_view(self.reply_view),
-                     name="supervision_ticket_reply"), *super().get_urls()]
+                     name="supervision_ticket_reply"),
+                path("<int:ticket_id>/attachments/<int:message_id>/", self.admin_site.admin_view(self.attachment_view),
+                     name="supervision_ticket_attachment"), *super().get_urls()]
+
+    def attachment_view(self, request, ticket_id, message_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        message = get_object_or_404(TicketMessage, pk=message_id, ticket_id=ticket_id)
+        if not message.attachment:
+            raise Http404
+        return FileResponse(message.attachment.open("rb"), filename=message.attachment_name)
 
     def reply_view(self, request, ticket_id):
         if not self.has_change_permission(request):

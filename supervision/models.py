@@ -90,6 +90,8 @@ class TicketMessage(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name="工单")
     from_staff = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                    verbose_name="客服")
+    from_resident = models.ForeignKey("enrollment.Resident", on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="+", verbose_name="居民")
     body = models.TextField("内容")
     attachment = models.FileField("附件", storage=private_storage, upload_to="tickets/%Y/%m/", blank=True)
     attachment_name = models.CharField("附件名", max_length=200, blank=True)

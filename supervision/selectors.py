@@ -47,6 +47,12 @@ def visible_programs(user):
     return Program.objects.all()
 
 
+def resident_tickets(resident):
+    """The resident's own tickets and those opened for an organization he acts for."""
+    return Ticket.objects.filter(Q(resident=resident) | Q(organization__members__resident=resident)).distinct(
+    ).select_related("organization")
+
+
 def percent(value: Decimal | None) -> str:
     return "—" if value is None else f"{value * 100:.2f}%"
 

@@ -9,9 +9,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from claims.models import Claim
-from enrollment.models import Person, Policy, Program, Resident
-from portal import storage, tabular
+from claims.selectors import resident_claims
+from enrollment.models import Organization, Person, Policy, Program, Resident
+from enrollment.selectors import member_organizations, resident_policies
+from portal import sms, storage, tabular
 from supervision.models import DistrictPopulation, FollowUpVisit, Ticket, TicketMessage
+from supervision.selectors import resident_tickets
 
 MAX_POPULATION_ROWS = 5000
 POPULATION_COLUMNS = ("行政区划码", "区县", "基本医保参保人数")
@@ -36,21 +39,40 @@ def _attachment(upload) -> tuple:
 
 
 def ticket_open(*, resident: Resident, kind: str, subject: str, body: str, attachment=None,
-                policy: Policy | None = None, claim: Claim | None = None) -> Ticket:
+                policy: Policy | None = None, claim: Claim | None = None,
+                organization: Organization | None = None) -> Ticket:
+    """Open a ticket; its service-level clock starts now (24 hours for complaints and disputes,
+    48 for enquiries). A claim or policy must be one the resident may see, an organization one
+    he acts for."""
     if kind not in dict(Ticket.KIND_CHOICES):
         raise Refused("kind", "kind_invalid", "请选择工单类型。")
     if not subject.strip():
         raise Refused("subject", "subject_required", "请填写标题。")
     if not body.strip():
         raise Refused("body", "body_required", "请填写内容。")
+    if policy is not None and not resident_policies(resident).filter(pk=policy.pk).exists():
+        raise Refused("policy", "policy_not_yours", "只能选择您本人或您为家人购买的保单。")
+    if claim is not None and claim.pk not in {c.pk for c in resident_claims(resident)}:
+        raise Refused("claim", "claim_not_yours", "只能选择您本人或您未成年子女的理赔。")
+    if organization is not None and not member_organizations(resident).filter(pk=organization.pk).exists():
+        raise Refused("organization", "not_a_member", "您不是该单位的经办人。")
     upload, name = _attachment(attachment)
     now = timezone.now()
-    with transaction.atomic():
-        ticket = Ticket.objects.create(
-            number=f"T{timezone.localdate():%Y%m%d}{secrets.randbelow(10**6):06d}", resident=resident, kind=kind,
-            subject=subject.strip()[:100], policy=policy, claim=claim, respond_by=now + Ticket.FIRST_RESPONSE[kind])
-        TicketMessage.objects.create(ticket=ticket, body=body.strip(), attachment=upload, attachment_name=name)
-    return ticket
+    for attempt in range(5):
+        number = f"T{timezone.localdate():%Y%m%d}{secrets.randbelow(10**6):06d}"
+        try:
+            with transaction.atomic():
+                ticket = Ticket.objects.create(
+                    number=number, resident=resident, organization=organization, kind=kind,
+                    subject=subject.strip()[:100], policy=policy or (claim.policy if claim else None), claim=claim,
+                    respond_by=now + Ticket.FIRST_RESPONSE[kind])
+                TicketMessage.objects.create(ticket=ticket, from_resident=resident, body=body.strip(),
+                                             attachment=upload, attachment_name=name)
+            return ticket
+        except IntegrityError:  # the random number was taken the same day: draw another
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def ticket_reply(*, ticket: Ticket, body: str, attachment=None, staff=None, resident: Resident | None = None,
@@ -61,14 +83,16 @@ def ticket_reply(*, ticket: Ticket, body: str, attachment=None, staff=None, resi
     upload, name = _attachment(attachment)
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        if resident is not None and ticket.resident_id != resident.pk:
+        if resident is not None and not resident_tickets(resident).filter(pk=ticket.pk).exists():
             raise Refused("ticket", "not_yours", "这不是您的工单。")
         if ticket.status == Ticket.CLOSED:
             raise Refused("ticket", "closed", "工单已关闭，如有新问题请新建工单。")
-        message = TicketMessage.objects.create(ticket=ticket, from_staff=staff, body=body.strip(),
+        message = TicketMessage.objects.create(ticket=ticket, from_staff=staff, from_resident=resident, body=body.strip(),
                                                attachment=upload, attachment_name=name)
         now = timezone.now()
         if staff is not None:
+            phone = ticket.resident.phone
+            transaction.on_commit(lambda: sms.send(phone=phone, template="ticket_replied", number=ticket.number))
             ticket.first_response_at = ticket.first_response_at or now
             ticket.assignee = ticket.assignee or staff
             ticket.status = status or Ticket.IN_PROGRESS

@@ -16,7 +16,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 
-from enrollment.models import Policy, ProductVersion
+from claims.models import Claim
+from claims.selectors import resident_claims
+from enrollment.models import Organization, Policy, ProductVersion
+from enrollment.selectors import member_organizations, resident_policies
 from enrollment.views.purchase import resident_required
 from portal import tabular
 from supervision import selectors, services
@@ -86,14 +89,26 @@ class TicketForm(forms.Form):
     kind = forms.ChoiceField(label="类型", choices=Ticket.KIND_CHOICES)
     subject = forms.CharField(label="标题", max_length=100)
     policy = forms.ModelChoiceField(label="相关保单（可不选）", queryset=Policy.objects.none(), required=False)
+    claim = forms.ModelChoiceField(label="相关理赔（理赔争议请选择）", queryset=Claim.objects.none(), required=False)
+    organization = forms.ModelChoiceField(label="代表单位提交（可不选）", queryset=Organization.objects.none(),
+                                          required=False)
     body = forms.CharField(label="内容", widget=forms.Textarea(attrs={"rows": 5}), max_length=5000)
     attachment = forms.FileField(label="附件（可不传）", required=False, help_text="JPG、PNG 或 PDF，不超过10MB。")
 
     def __init__(self, *args, resident, **kwargs):
         super().__init__(*args, **kwargs)
-        from enrollment.selectors import resident_policies
-
         self.fields["policy"].queryset = resident_policies(resident)
+        claims = resident_claims(resident)
+        self.fields["claim"].queryset = Claim.objects.filter(pk__in=[c.pk for c in claims]).select_related(
+            "settlement", "policy__person")
+        self.fields["claim"].label_from_instance = lambda c: (
+            f"{c.policy.person.name} · {c.settlement.hospital_name} · {c.settlement.admission_date:%Y-%m-%d} · "
+            f"赔付{c.payout}元")
+        organizations = member_organizations(resident)
+        if organizations.exists():
+            self.fields["organization"].queryset = organizations
+        else:
+            del self.fields["organization"]
 
 
 class ReplyForm(forms.Form):
@@ -107,7 +122,9 @@ def _add_error(form, refused: services.Refused) -> None:
 
 @resident_required
 def tickets(request):
-    form = TicketForm(request.POST or None, request.FILES or None, resident=request.resident)
+    # A link from 我的理赔 (``?kind=dispute&claim=…``) fills the form in.
+    initial = {k: request.GET[k] for k in ("kind", "claim", "policy") if request.GET.get(k, "").isalnum()}
+    form = TicketForm(request.POST or None, request.FILES or None, resident=request.resident, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             ticket = services.ticket_open(resident=request.resident, **form.cleaned_data)
@@ -116,13 +133,13 @@ def tickets(request):
         else:
             return redirect("supervision:ticket", number=ticket.number)
     return render(request, "supervision/tickets.html", {
-        "tickets": Ticket.objects.filter(resident=request.resident), "form": form},
+        "tickets": selectors.resident_tickets(request.resident), "form": form},
         status=422 if form.errors else 200)
 
 
 @resident_required
 def ticket(request, number):
-    item = get_object_or_404(Ticket, number=number, resident=request.resident)
+    item = get_object_or_404(selectors.resident_tickets(request.resident), number=number)
     form = ReplyForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -132,14 +149,14 @@ def ticket(request, number):
         else:
             return redirect("supervision:ticket", number=number)
     return render(request, "supervision/ticket.html", {"ticket": item, "form": form,
-                                                       "messages_": item.messages.select_related("from_staff")},
+                                                       "messages_": item.messages.select_related("from_staff", "from_resident__person")},
                   status=422 if form.errors else 200)
 
 
 @resident_required
 def attachment(request, number, message_id):
-    message = get_object_or_404(TicketMessage, pk=message_id, ticket__number=number,
-                                ticket__resident=request.resident)
+    item = get_object_or_404(selectors.resident_tickets(request.resident), number=number)
+    message = get_object_or_404(TicketMessage, pk=message_id, ticket=item)
     if not message.attachment:
         raise Http404
     return FileResponse(message.attachment.open("rb"), filename=message.attachment_name)

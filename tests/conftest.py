@@ -45,9 +45,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def worker():
-    """Start real worker processes on the test database and the suite's Redis database."""
+def worker(tmp_path):
+    """Start real worker processes on the test database and the suite's Redis database. Their
+    log is printed after the test (pytest shows it when the test fails)."""
     processes = []
+    log = tmp_path / "worker.log"
 
     def start(concurrency=2):
         from django.db import connection
@@ -56,8 +58,8 @@ def worker():
                "PORTAL_REDIS_DB": os.environ["PORTAL_REDIS_DB"]}
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=prefork", f"--concurrency={concurrency}",
-             "--without-mingle", "--without-gossip", "--loglevel=WARNING", f"--hostname=test{len(processes)}@%h"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             "--without-mingle", "--without-gossip", "--loglevel=INFO", f"--hostname=test{len(processes)}@%h"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
         processes.append(process)
         return process
 
@@ -69,6 +71,8 @@ def worker():
             process.wait(20)
         except subprocess.TimeoutExpired:
             process.kill()
+    if log.exists():
+        print(log.read_text(errors="replace")[-4000:])
 
 
 def wait_for(condition, timeout=60.0, what="the worker"):

@@ -131,3 +131,26 @@ def test_documents_are_only_served_to_their_owner(client, family, settings, tmp_
     stranger = make_resident(phone="13900000009", name="李秀英", id_number=MOTHER_ID)
     client.force_login(stranger.user)
     assert client.get(url).status_code == 404
+
+
+def test_a_dispute_opened_from_my_claims_names_the_claim_and_only_a_claim_she_may_see(client, family):
+    from supervision import services as service
+    from supervision.models import Ticket
+
+    own = Claim.objects.get(settlement__settlement_id="S-SELF")
+    mothers = Claim.objects.get(settlement__settlement_id="S-MOTHER")
+    client.force_login(family.user)
+    assert f"/service/?kind=dispute&amp;claim={own.pk}" in client.get("/claims/").content.decode()
+    form = client.get("/service/", {"kind": "dispute", "claim": own.pk}).content.decode()
+    assert f'<option value="{own.pk}" selected>' in form and '<option value="dispute" selected>' in form
+
+    refused = client.post("/service/", {"kind": "dispute", "subject": "赔少了", "body": "请复核", "claim": mothers.pk})
+    assert refused.status_code == 422 and not Ticket.objects.exists()
+    with pytest.raises(service.Refused) as caught:
+        service.ticket_open(resident=family, kind="dispute", subject="赔少了", body="请复核", claim=mothers)
+    assert caught.value.code == "claim_not_yours" and not Ticket.objects.exists()
+
+    client.post("/service/", {"kind": "dispute", "subject": "赔少了", "body": "请复核", "claim": own.pk})
+    ticket = Ticket.objects.get()
+    assert ticket.claim == own and ticket.policy == own.policy
+    assert abs(ticket.respond_by - ticket.created_at - Ticket.FIRST_RESPONSE["dispute"]).total_seconds() < 5

@@ -244,3 +244,43 @@ def test_staff_record_a_donation_and_allocate_from_the_fund(client, products):
     ledger = client.post(reverse("admin:enrollment_fundentry_changelist"),
                          {"action": "export_xlsx", "_selected_action": list(FundEntry.objects.values_list("pk", flat=True))})
     assert ledger.status_code == 200 and ledger.content[:2] == b"PK"
+
+
+def test_a_ticket_opened_for_the_organization_is_shared_with_its_other_members(client, employer, manager,
+                                                                              django_capture_on_commit_callbacks):
+    from portal.simulators.models import SmsMessage
+    from supervision import services as service
+    from supervision.models import Ticket
+
+    colleague = make_resident(phone="13800000077", name="赵一", id_number=WORKER_A)
+    organizations.member_add(organization=employer, by=manager, phone=colleague.phone, role="operator")
+    outsider = make_resident(phone="13800000088", name="钱二", id_number=WORKER_B)
+    client.force_login(manager.user)
+    assert "代表单位提交" in client.get(reverse("supervision:tickets")).content.decode()
+    client.post(reverse("supervision:tickets"), {"kind": "enquiry", "subject": "名单模板里的身份证列", "body": "如何填写？",
+                                                 "organization": employer.pk})
+    ticket = Ticket.objects.get()
+    assert ticket.organization == employer
+
+    client.force_login(colleague.user)
+    assert "名单模板里的身份证列" in client.get(reverse("supervision:tickets")).content.decode()
+    client.post(reverse("supervision:ticket", args=[ticket.number]), {"body": "补充：用文本格式"})
+    assert ticket.messages.count() == 2
+
+    client.force_login(outsider.user)
+    page = client.get(reverse("supervision:tickets"))
+    assert "名单模板里的身份证列" not in page.content.decode() and "代表单位提交" not in page.content.decode()
+    assert client.get(reverse("supervision:ticket", args=[ticket.number])).status_code == 404
+    client.post(reverse("supervision:tickets"), {"kind": "enquiry", "subject": "冒用", "body": "x",
+                                                 "organization": employer.pk})
+    assert Ticket.objects.get(subject="冒用").organization is None
+    with pytest.raises(service.Refused) as caught:
+        service.ticket_open(resident=outsider, kind="enquiry", subject="冒用", body="x", organization=employer)
+    assert caught.value.code == "not_a_member"
+
+    client.force_login(staff_user("agent", "客服"))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:supervision_ticket_reply", args=[ticket.pk]),
+                    {"body": "请设为文本格式", "status": "resolved"})
+    assert SmsMessage.objects.filter(phone=manager.phone, template="ticket_replied").exists()
+    assert Ticket.objects.filter(organization=employer).count() == 1

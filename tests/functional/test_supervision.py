@@ -108,6 +108,9 @@ def test_a_resident_opens_a_ticket_with_an_attachment_and_reads_the_reply(client
     agent = staff_user("agent", "客服")
     client.force_login(agent)
     assert client.get(reverse("admin:supervision_ticket_changelist"), {"sla": "overdue"}).status_code == 200
+    download = reverse("admin:supervision_ticket_attachment", args=[ticket.pk, ticket.messages.get().pk])
+    assert download in client.get(reverse("admin:supervision_ticket_change", args=[ticket.pk])).content.decode()
+    assert b"".join(client.get(download).streaming_content) == PDF
     client.post(reverse("admin:supervision_ticket_reply", args=[ticket.pk]), {"body": "已加急处理", "status": "waiting"})
     ticket.refresh_from_db()
     assert ticket.first_response_at and ticket.assignee == agent and ticket.status == Ticket.WAITING

@@ -11,6 +11,7 @@ wuwei-2025 (cover from 2025-07-01), eligible population 凉州区 10 and 民勤�
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -28,8 +29,11 @@ pytestmark = pytest.mark.django_db
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-def policy(version, plan, region, born, channel, *, status=Policy.ACTIVE, day=15, campaign=None, n=[0]):
-    n[0] += 1
+SERIAL = itertools.count(1)
+
+
+def policy(version, plan, region, born, channel, *, status=Policy.ACTIVE, day=15, campaign=None):
+    n = [next(SERIAL)]
     person = Person(name=f"甲{chr(0x4E00 + n[0])}")
     person.set_id_number(make_id(f"{region}{born}0101{n[0]:03d}"))
     person.save()
@@ -42,10 +46,10 @@ def policy(version, plan, region, born, channel, *, status=Policy.ACTIVE, day=15
         activated_at=datetime(2025, 6, day, 10, tzinfo=TZ) if status == Policy.ACTIVE else None)
 
 
-def claim(policy_, payout, paid, state, n=[0]):
+def claim(policy_, payout, paid, state):
     from claims.models import SettlementSource
 
-    n[0] += 1
+    n = [next(SERIAL)]
     source = SettlementSource.objects.filter(key_id="WW-FEED-1").first() or settlement_source()
     settlement = Settlement.objects.create(
         source=source, settlement_id=f"S{n[0]}", record={}, content_hash="x", id_hash="h", id_masked="m", name="n",

@@ -1,6 +1,7 @@
 """Co-insurers' parts always add up to the total, to the cent (largest remainder)."""
 
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -34,11 +35,11 @@ def test_shares_that_do_not_add_up_to_one_are_refused():
 def weights(draw):
     cuts = sorted(draw(st.lists(st.integers(1, 9999), min_size=0, max_size=5, unique=True)))
     edges = [0, *cuts, 10000]
-    return [D(b - a) / D(10000) for a, b in zip(edges, edges[1:]) if b > a]
+    return [D(b - a) / D(10000) for a, b in pairwise(edges) if b > a]
 
 
 @given(total=st.decimals(min_value=D("-10000000"), max_value=D("10000000"), places=2), shares=weights())
 def test_parts_always_add_up_to_the_total(total, shares):
     parts = split(total, shares)
     assert sum(parts) == total
-    assert all(abs(p - total * s) < D("0.01") for p, s in zip(parts, shares))
+    assert all(abs(p - total * s) < D("0.01") for p, s in zip(parts, shares, strict=True))

@@ -46,7 +46,34 @@ class Command(BaseCommand):
                 self.stdout.write(f"demo product on sale: {slug}")
         self._demo_feed()
         self._demo_giving(f"wuwei-{today.year + 1}-demo", f"weihai-{today.year + 1}-demo")
+        self._demo_supervision(today.year + 1)
         self.stdout.write(f"demo staff account: {DEMO_USER} / {DEMO_PASSWORD} at /admin/")
+
+    def _demo_supervision(self, year: int) -> None:
+        """District populations (sample figures) and one account per supervision role."""
+        from django.contrib.auth.models import Group
+
+        from enrollment.models import CoInsurer, Program
+        from supervision.models import DistrictPopulation, InsurerStaff
+
+        districts = {"wuwei": [("620602", "凉州区", 820000), ("620621", "民勤县", 190000), ("620622", "古浪县", 300000),
+                               ("620623", "天祝藏族自治县", 150000)],
+                     "weihai": [("371002", "环翠区", 620000), ("371003", "文登区", 480000), ("371082", "荣成市", 560000),
+                                ("371083", "乳山市", 390000)]}
+        for program in Program.objects.filter(code__in=districts):
+            for code, name, eligible in districts[program.code]:
+                DistrictPopulation.objects.get_or_create(program=program, year=year, region_code=code,
+                                                         defaults={"name": name, "eligible": eligible})
+        User = get_user_model()  # noqa: N806
+        lead = CoInsurer.objects.filter(program__code="wuwei", is_lead=True).first()
+        for username, group in (("bureau", "医保局监管"), ("service", "客服"), ("insurer", "保险公司")):
+            if User.objects.filter(username=username).exists() or (group == "保险公司" and lead is None):
+                continue
+            user = User.objects.create_user(username, password=DEMO_PASSWORD, is_staff=True)
+            user.groups.add(Group.objects.get(name=group))
+            if group == "保险公司":
+                InsurerStaff.objects.create(user=user, coinsurer=lead)
+        self.stdout.write(f"demo supervision accounts: bureau, insurer, service / {DEMO_PASSWORD} at /supervision/")
 
     def _demo_feed(self) -> None:
         """A signing key for the settlement API, so the demo can post records (see README)."""
