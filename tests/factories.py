@@ -103,13 +103,37 @@ def settlement_record(settlement_id="S1", *, id_number=SELF_ID, settled="2025-08
 
 
 def staff_user(username="reviewer", *groups, superuser=False):
-    """A staff account in the named groups (the roles made by claims migration 0003)."""
+    """A staff account in the named groups (the roles made by the claims and supervision migrations)."""
     from django.contrib.auth.models import Group
 
-    from claims import roles
+    from claims import roles as claims_roles
+    from supervision import roles as supervision_roles
 
-    roles.ensure()  # a transactional test empties the tables the migration filled
+    claims_roles.ensure()  # a transactional test empties the tables the migrations filled
+    supervision_roles.ensure()
     user = User.objects.create_user(username=username, password="staff-pass-2025", is_staff=True,
                                     is_superuser=superuser)
     user.groups.set(Group.objects.filter(name__in=groups))
     return user
+
+
+def sold_policy(slug: str, name: str, id_number: str, *, number: str, channel: str = "self",
+                activated: str = "2025-06-10 00:00 +08:00"):
+    """An active policy written straight into the tables (for figures, not for the buying flow)."""
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    from enrollment.models import Order, Person, Policy, ProductVersion
+
+    version = ProductVersion.objects.get(slug=slug)
+    person = Person(name=name)
+    person.set_id_number(id_number)
+    person.save()
+    order = Order.objects.create(number=f"O{number}", version=version, channel=channel, amount=Decimal("69.00"),
+                                 status=Order.PAID, expires_at=timezone.now())
+    return Policy.objects.create(
+        number=f"P{number}", person=person, version=version, order=order, channel=channel,
+        plan=Plan.objects.filter(version=version).first(), premium=Decimal("69.00"),
+        coverage_start=version.coverage_start, coverage_end=version.coverage_end, status=Policy.ACTIVE,
+        activated_at=datetime.strptime(activated, "%Y-%m-%d %H:%M %z"))

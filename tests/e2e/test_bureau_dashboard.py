@@ -1,16 +1,11 @@
 """The bureau's viewer signs in, reads the dashboard, and picks another program year: the figures
 swap in place (htmx), the chart is drawn without any script from elsewhere, and no person shows."""
 
-from datetime import datetime
-from decimal import Decimal
-from zoneinfo import ZoneInfo
-
 import pytest
-from django.utils import timezone
 
-from enrollment.models import Order, Person, Plan, Policy, ProductVersion
+from enrollment.models import ProductVersion
 from supervision.models import DistrictPopulation
-from tests.factories import make_id, staff_user
+from tests.factories import make_id, sold_policy, staff_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,16 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def figures(products):
     for n, slug in enumerate(["wuwei-2025", "wuwei-2025", "wuwei-2025", "weihai-2025"]):
-        version = ProductVersion.objects.get(slug=slug)
-        person = Person(name=f"参保人{'甲乙丙丁'[n]}")
-        person.set_id_number(make_id(f"62060219800101{n:02d}1"))
-        person.save()
-        order = Order.objects.create(number=f"O{n}", version=version, channel="self", amount=Decimal("69.00"),
-                                     status=Order.PAID, expires_at=timezone.now())
-        Policy.objects.create(number=f"P{n}", person=person, version=version, order=order, channel="self",
-                              plan=Plan.objects.filter(version=version).first(), premium=Decimal("69.00"),
-                              coverage_start=version.coverage_start, coverage_end=version.coverage_end,
-                              status=Policy.ACTIVE, activated_at=datetime(2025, 6, 10, tzinfo=ZoneInfo("Asia/Shanghai")))
+        sold_policy(slug, f"参保人{'甲乙丙丁'[n]}", make_id(f"62060219800101{n:02d}1"), number=str(n))
     wuwei = ProductVersion.objects.get(slug="wuwei-2025")
     DistrictPopulation.objects.create(program=wuwei.program, year=2025, region_code="620602", name="凉州区", eligible=30)
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
-from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from enrollment.models import CoInsurer, Order, Person, Plan, Policy, ProductVersion
+from enrollment.models import CoInsurer, ProductVersion
 from supervision.models import DistrictPopulation, FollowUpVisit, InsurerStaff, Ticket
-from tests.factories import make_id, make_resident, staff_user
+from tests.factories import make_id, make_resident, sold_policy, staff_user
 
 pytestmark = pytest.mark.django_db
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -23,18 +20,9 @@ PDF = b"%PDF-1.4\n%%EOF\n"
 @pytest.fixture
 def figures(products):
     """Two Wuwei policies (in 凉州区, one named so it would show if a page leaked a person) and a Weihai one."""
-    for slug, region, name in (("wuwei-2025", "620602", "柳如烟"), ("wuwei-2025", "620602", "顾北辰"),
-                               ("weihai-2025", "371002", "王建国")):
-        version = ProductVersion.objects.get(slug=slug)
-        person = Person(name=name)
-        person.set_id_number(make_id(f"{region}19800101{Person.objects.count() + 1:02d}1"))
-        person.save()
-        order = Order.objects.create(number=f"O{person.pk}", version=version, channel="self", amount=Decimal("69.00"),
-                                     status=Order.PAID, expires_at=timezone.now())
-        Policy.objects.create(number=f"P{person.pk}", person=person, version=version, order=order, channel="self",
-                              plan=Plan.objects.filter(version=version).first(), premium=Decimal("69.00"),
-                              coverage_start=version.coverage_start, coverage_end=version.coverage_end,
-                              status=Policy.ACTIVE, activated_at=datetime(2025, 6, 10, tzinfo=ZoneInfo("Asia/Shanghai")))
+    for n, (slug, region, name) in enumerate((("wuwei-2025", "620602", "柳如烟"), ("wuwei-2025", "620602", "顾北辰"),
+                                              ("weihai-2025", "371002", "王建国")), start=1):
+        sold_policy(slug, name, make_id(f"{region}19800101{n:02d}1"), number=str(n))
     wuwei = ProductVersion.objects.get(slug="wuwei-2025")
     DistrictPopulation.objects.create(program=wuwei.program, year=2025, region_code="620602", name="=凉州区", eligible=20)
     return wuwei
