@@ -50,6 +50,8 @@ def ticket_open(*, resident: Resident, kind: str, subject: str, body: str, attac
         raise Refused("subject", "subject_required", "请填写标题。")
     if not body.strip():
         raise Refused("body", "body_required", "请填写内容。")
+    if organization is not None and claim is not None:  # the organization's other members would read it
+        raise Refused("claim", "claim_personal", "理赔涉及个人信息，请不要代表单位提交，以个人身份提交即可。")
     if policy is not None and not resident_policies(resident).filter(pk=policy.pk).exists():
         raise Refused("policy", "policy_not_yours", "只能选择您本人或您为家人购买的保单。")
     if claim is not None and claim.pk not in {c.pk for c in resident_claims(resident)}:

@@ -248,6 +248,7 @@ def test_staff_record_a_donation_and_allocate_from_the_fund(client, products):
 
 def test_a_ticket_opened_for_the_organization_is_shared_with_its_other_members(client, employer, manager,
                                                                               django_capture_on_commit_callbacks):
+    from claims.models import Claim
     from portal.simulators.models import SmsMessage
     from supervision import services as service
     from supervision.models import Ticket
@@ -277,6 +278,10 @@ def test_a_ticket_opened_for_the_organization_is_shared_with_its_other_members(c
     with pytest.raises(service.Refused) as caught:
         service.ticket_open(resident=outsider, kind="enquiry", subject="冒用", body="x", organization=employer)
     assert caught.value.code == "not_a_member"
+    with pytest.raises(service.Refused) as caught:  # a claim is personal: the other members would read it
+        service.ticket_open(resident=manager, kind="dispute", subject="x", body="x", organization=employer,
+                            claim=Claim(pk=1))
+    assert caught.value.code == "claim_personal"
 
     client.force_login(staff_user("agent", "客服"))
     with django_capture_on_commit_callbacks(execute=True):
