@@ -74,7 +74,7 @@ def main() -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.test import Client
 
-    from enrollment import organizations
+    from enrollment import lists
     from enrollment import services as enrollment_services
     from enrollment.models import BeneficiaryList
 
@@ -94,7 +94,7 @@ def main() -> None:
         print(json.dumps({"name": "import.upload_ms", "value": round(upload_ms), "unit": "ms", "rows": ROWS}))
         beneficiaries = BeneficiaryList.objects.get()
         started = time.perf_counter()
-        organizations.list_validate(list_id=beneficiaries.pk)
+        lists.list_validate(list_id=beneficiaries.pk)
         rate = ROWS / (time.perf_counter() - started)
         assert beneficiaries.rows.filter(status="valid").count() > ROWS * 0.9
         print(json.dumps({"name": "import.rows_per_s", "value": round(rate), "unit": "rows/s", "rows": ROWS}))

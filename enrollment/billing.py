@@ -114,9 +114,9 @@ def _apply(*, out_trade_no: str, transaction_id: str, amount: Decimal, paid_at) 
             policy.activated_at = now
         Policy.objects.bulk_update(policies, ["status", "activated_at"])
         if order.organization_id or order.campaign_id:
-            from enrollment import organizations
+            from enrollment import lists
 
-            organizations.list_issued(order=order)  # each beneficiary is told, not the buyer
+            lists.list_issued(order=order)  # each beneficiary is told, not the buyer
             return "applied"
         phone = order.resident.phone if order.resident_id else None
         if phone:

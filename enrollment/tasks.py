@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from enrollment import billing, organizations, services
+from enrollment import billing, lists, services
 from enrollment.models import ProductVersion
 
 
@@ -32,9 +32,9 @@ def create_renewal_orders() -> int:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def validate_beneficiary_list(list_id: int) -> str:
-    return organizations.list_validate(list_id=list_id)
+    return lists.list_validate(list_id=list_id)
 
 
 @shared_task(acks_late=True)
 def notify_beneficiaries(list_id: int) -> int:
-    return organizations.beneficiaries_notify(list_id=list_id)
+    return lists.beneficiaries_notify(list_id=list_id)

@@ -95,7 +95,6 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "axes",
-    "import_export",
     "portal",
     "portal.simulators",
     "enrollment",

@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from enrollment import billing, epolicy, organizations, selectors
+from enrollment import billing, epolicy, lists, organizations, selectors
 from enrollment.models import (
     BeneficiaryList,
     BeneficiaryRow,
@@ -240,11 +240,11 @@ def list_new(request):
     form = UploadForm(request.POST or None, request.FILES or None, campaign=campaign)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        if upload.size > organizations.MAX_BYTES:
+        if upload.size > lists.MAX_BYTES:
             form.add_error("file", "文件超过20MB，请拆分后分批上传。")
         else:
             try:
-                beneficiaries = organizations.list_upload(
+                beneficiaries = lists.list_upload(
                     resident=request.resident, organization=organization, campaign=campaign,
                     plan=form.cleaned_data.get("plan") or (campaign.plan if campaign else None),
                     filename=upload.name, data=upload.read())
@@ -260,7 +260,7 @@ def list_new(request):
 def list_template(request, fmt):
     if fmt not in ("csv", "xlsx"):
         raise Http404
-    response = HttpResponse(organizations.template_file(fmt), content_type="text/csv; charset=utf-8" if fmt == "csv"
+    response = HttpResponse(lists.template_file(fmt), content_type="text/csv; charset=utf-8" if fmt == "csv"
                             else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="beneficiary-template.{fmt}"'
     return response
@@ -323,10 +323,10 @@ def row_edit(request, number, row_id):
     error = None
     try:
         if action in ("drop", "restore"):
-            row = organizations.row_drop(beneficiaries=beneficiaries, row_id=row_id, by=request.resident,
+            row = lists.row_drop(beneficiaries=beneficiaries, row_id=row_id, by=request.resident,
                                          drop=action == "drop")
         else:
-            row = organizations.row_fix(beneficiaries=beneficiaries, row_id=row_id, by=request.resident,
+            row = lists.row_fix(beneficiaries=beneficiaries, row_id=row_id, by=request.resident,
                                         name=request.POST.get("name", ""), id_number=request.POST.get("id_number", ""),
                                         phone=request.POST.get("phone", ""))
     except organizations.Refused as refused:
@@ -354,7 +354,7 @@ def list_report(request, number):
 def list_confirm(request, number):
     beneficiaries = _own_list(request, number)
     try:
-        organizations.list_confirm(beneficiaries=beneficiaries, by=request.resident,
+        lists.list_confirm(beneficiaries=beneficiaries, by=request.resident,
                                    declared=request.POST.get("declared") == "1",
                                    ip_address=request.META.get("REMOTE_ADDR"))
     except organizations.Refused as refused:
@@ -368,7 +368,7 @@ def list_confirm(request, number):
 @require_POST
 def list_revalidate(request, number):
     beneficiaries = _own_list(request, number)
-    organizations.list_revalidate(beneficiaries=beneficiaries, by=request.resident)
+    lists.list_revalidate(beneficiaries=beneficiaries, by=request.resident)
     return redirect("enrollment:list_detail", number=number)
 
 

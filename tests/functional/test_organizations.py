@@ -10,7 +10,7 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from enrollment import billing, organizations
+from enrollment import billing, lists, organizations
 from enrollment.models import (
     BeneficiaryList,
     Campaign,
@@ -93,7 +93,7 @@ def test_upload_progress_fix_confirm_pay_and_receipt(client, manager, employer):
 
     progress = client.get(reverse("enrollment:list_progress", args=[beneficiaries.number]), HTTP_HX_REQUEST="true")
     assert "正在校验" in progress.content.decode() and 'hx-trigger="every 1s"' in progress.content.decode()
-    organizations.list_validate(list_id=beneficiaries.pk)  # the worker's task body
+    lists.list_validate(list_id=beneficiaries.pk)  # the worker's task body
     done = client.get(reverse("enrollment:list_progress", args=[beneficiaries.number]), HTTP_HX_REQUEST="true")
     assert done.status_code == 204 and done["HX-Refresh"] == "true"
 
@@ -144,7 +144,7 @@ def test_a_bad_file_gets_a_clear_answer_and_changes_nothing(client, manager, emp
 
 
 def test_lists_and_orders_are_only_for_the_organizations_members(client, manager, employer):
-    beneficiaries = organizations.list_upload(
+    beneficiaries = lists.list_upload(
         resident=manager, organization=employer, plan=Plan.objects.get(version__slug="wuwei-2025", code="basic"),
         filename="a.csv", data=csv_upload([("赵一", WORKER_A, "")]).read())
     client.force_login(make_resident(phone="13900000078", name="钱二", id_number=WORKER_B).user)
@@ -170,11 +170,11 @@ def test_a_campaign_page_shows_progress_against_target(client, manager, employer
         "target_group": "本单位职工", "target_count": "4", "budget": "276.00"})
     campaign = Campaign.objects.get()
     assert response.status_code == 302
-    beneficiaries = organizations.list_upload(resident=manager, organization=employer, campaign=campaign,
+    beneficiaries = lists.list_upload(resident=manager, organization=employer, campaign=campaign,
                                               plan=campaign.plan, filename="a.csv",
                                               data=csv_upload([("赵一", WORKER_A, "")]).read())
-    organizations.list_validate(list_id=beneficiaries.pk)
-    order = organizations.list_confirm(beneficiaries=beneficiaries, by=manager, declared=True)
+    lists.list_validate(list_id=beneficiaries.pk)
+    order = lists.list_confirm(beneficiaries=beneficiaries, by=manager, declared=True)
     billing.bank_transfer_confirm(order=order, reference="B-1", amount=order.amount, user=manager.user)
     client.logout()
     page = client.get(reverse("enrollment:campaign_detail", args=[campaign.slug])).content.decode()
@@ -210,11 +210,11 @@ def test_staff_approve_an_organization_and_export_the_list(client, manager):
 
 
 def test_staff_confirm_a_bank_transfer_once(client, manager, employer):
-    beneficiaries = organizations.list_upload(
+    beneficiaries = lists.list_upload(
         resident=manager, organization=employer, plan=Plan.objects.get(version__slug="wuwei-2025", code="basic"),
         filename="a.csv", data=csv_upload([("赵一", WORKER_A, "")]).read())
-    organizations.list_validate(list_id=beneficiaries.pk)
-    order = organizations.list_confirm(beneficiaries=beneficiaries, by=manager, declared=True)
+    lists.list_validate(list_id=beneficiaries.pk)
+    order = lists.list_confirm(beneficiaries=beneficiaries, by=manager, declared=True)
     client.force_login(staff_user("admin", superuser=True))
     url = reverse("admin:enrollment_order_bank_transfer", args=[order.pk])
     wrong = client.post(url, {"reference": "BANK-77", "amount": "1.00"})

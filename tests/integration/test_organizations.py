@@ -12,7 +12,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from enrollment import billing, organizations, services
+from enrollment import billing, lists, organizations, services
 from enrollment.models import (
     BeneficiaryList,
     BeneficiaryRow,
@@ -71,13 +71,13 @@ def csv_bytes(rows, header=("姓名", "身份证号", "手机号"), encoding="ut
 
 def upload(organization, manager, data, filename="名单.csv", campaign=None):
     plan = Plan.objects.get(version__slug="wuwei-2025", code="basic")
-    return organizations.list_upload(resident=manager, organization=organization, campaign=campaign, plan=plan,
+    return lists.list_upload(resident=manager, organization=organization, campaign=campaign, plan=plan,
                                      filename=filename, data=data)
 
 
 def validated(organization, manager, rows, **kwargs) -> BeneficiaryList:
     beneficiaries = upload(organization, manager, csv_bytes(rows), **kwargs)
-    assert organizations.list_validate(list_id=beneficiaries.pk) == BeneficiaryList.VALIDATED
+    assert lists.list_validate(list_id=beneficiaries.pk) == BeneficiaryList.VALIDATED
     beneficiaries.refresh_from_db()
     return beneficiaries
 
@@ -161,14 +161,14 @@ def test_each_row_gets_its_own_outcome(employer):
 
 def test_queries_grow_with_batches_not_rows(employer, monkeypatch):
     organization, manager = employer
-    monkeypatch.setattr(organizations, "BATCH", 50)
+    monkeypatch.setattr(lists, "BATCH", 50)
     people = [(f"职工{chr(0x4e00 + n)}", make_id(f"620602198{n // 300 + 1}01{n % 28 + 1:02d}{n % 1000:03d}"[:17]), "")
               for n in range(200)]
 
     def count(rows):
         beneficiaries = upload(organization, manager, csv_bytes(rows))
         with CaptureQueriesContext(connection) as queries:
-            organizations.list_validate(list_id=beneficiaries.pk)
+            lists.list_validate(list_id=beneficiaries.pk)
         return len(queries)
 
     small, large = count(people[:50]), count(people)
@@ -179,7 +179,7 @@ def test_queries_grow_with_batches_not_rows(employer, monkeypatch):
 def test_csv_in_each_encoding_is_read(employer, encoding):
     organization, manager = employer
     beneficiaries = upload(organization, manager, csv_bytes([("赵一", WORKER_A, "")], encoding=encoding))
-    organizations.list_validate(list_id=beneficiaries.pk)
+    lists.list_validate(list_id=beneficiaries.pk)
     assert outcome(beneficiaries) == {2: ("valid", "")}
     assert beneficiaries.rows.get().name == "赵一"
 
@@ -196,7 +196,7 @@ def test_xlsx_is_read_and_a_numeric_id_cell_is_named_not_guessed(employer):
     out = io.BytesIO()
     book.save(out)
     beneficiaries = upload(organization, manager, out.getvalue(), filename="名单.xlsx")
-    organizations.list_validate(list_id=beneficiaries.pk)
+    lists.list_validate(list_id=beneficiaries.pk)
     assert outcome(beneficiaries) == {2: ("valid", ""), 3: ("invalid", "id_as_number")}
 
 
@@ -217,7 +217,7 @@ def test_a_bad_file_is_refused_whole_and_nothing_is_kept(employer, data, filenam
 
 def test_an_oversized_upload_is_refused(employer, monkeypatch):
     organization, manager = employer
-    monkeypatch.setattr(organizations, "MAX_BYTES", 1024 * 1024)
+    monkeypatch.setattr(lists, "MAX_BYTES", 1024 * 1024)
     with pytest.raises(organizations.Refused) as refused:
         upload(organization, manager, b"x" * (1024 * 1024 + 1))
     assert refused.value.field == "file" and "1MB" in refused.value.message
@@ -234,19 +234,19 @@ def test_an_unreachable_registry_stops_the_list_with_a_retry(employer, monkeypat
         raise registry.RegistryUnavailable("timeout")
 
     monkeypatch.setattr(registry, "lookup_many", down)
-    assert organizations.list_validate(list_id=beneficiaries.pk) == BeneficiaryList.FAILED
+    assert lists.list_validate(list_id=beneficiaries.pk) == BeneficiaryList.FAILED
     beneficiaries.refresh_from_db()
     assert "重新校验" in beneficiaries.failure
     monkeypatch.undo()
-    organizations.list_revalidate(beneficiaries=beneficiaries, by=manager)
-    assert organizations.list_validate(list_id=beneficiaries.pk) == BeneficiaryList.VALIDATED
+    lists.list_revalidate(beneficiaries=beneficiaries, by=manager)
+    assert lists.list_validate(list_id=beneficiaries.pk) == BeneficiaryList.VALIDATED
     assert outcome(beneficiaries) == {2: ("valid", "")}
 
 
 def test_running_the_task_again_changes_nothing(employer):
     organization, manager = employer
     beneficiaries = validated(organization, manager, [("赵一", WORKER_A, "")])
-    assert organizations.list_validate(list_id=beneficiaries.pk) == BeneficiaryList.VALIDATED
+    assert lists.list_validate(list_id=beneficiaries.pk) == BeneficiaryList.VALIDATED
     assert beneficiaries.rows.count() == 1
 
 
@@ -258,17 +258,17 @@ def test_fix_drop_confirm_and_pay_by_bank_transfer(employer):
     beneficiaries = validated(organization, manager, [
         ("赵一", WORKER_A, "13700000001"), ("钱二", "6.20602E+17", "13700000002"), ("孙三", WORKER_C, "")])
     bad = beneficiaries.rows.get(row_number=3)
-    fixed = organizations.row_fix(beneficiaries=beneficiaries, row_id=bad.pk, by=manager, name="钱二",
+    fixed = lists.row_fix(beneficiaries=beneficiaries, row_id=bad.pk, by=manager, name="钱二",
                                   id_number=WORKER_B, phone="13700000002")
     assert (fixed.status, fixed.price) == ("valid", Decimal("69.00"))
-    dropped = organizations.row_drop(beneficiaries=beneficiaries, row_id=beneficiaries.rows.get(row_number=4).pk,
+    dropped = lists.row_drop(beneficiaries=beneficiaries, row_id=beneficiaries.rows.get(row_number=4).pk,
                                      by=manager)
     assert dropped.status == "dropped"
 
     with pytest.raises(organizations.Refused) as refused:
-        organizations.list_confirm(beneficiaries=beneficiaries, by=manager, declared=False)
+        lists.list_confirm(beneficiaries=beneficiaries, by=manager, declared=False)
     assert refused.value.field == "declared" and not Order.objects.exists()
-    order = organizations.list_confirm(beneficiaries=beneficiaries, by=manager, declared=True)
+    order = lists.list_confirm(beneficiaries=beneficiaries, by=manager, declared=True)
     assert order.amount == Decimal("138.00") and order.organization == organization
     assert order.channel == "employer" and order.status == Order.PENDING
     assert sorted(order.policies.values_list("status", flat=True)) == ["pending", "pending"]
@@ -287,7 +287,7 @@ def test_fix_drop_confirm_and_pay_by_bank_transfer(employer):
     assert set(order.policies.values_list("status", flat=True)) == {"active"}
     assert outcome(beneficiaries) == {2: ("issued", ""), 3: ("issued", ""), 4: ("dropped", "dropped")}
 
-    assert organizations.beneficiaries_notify(list_id=beneficiaries.pk) == 2
+    assert lists.beneficiaries_notify(list_id=beneficiaries.pk) == 2
     texts = list(SmsMessage.objects.filter(template="policy_gifted").values_list("phone", "body"))
     assert {phone for phone, _ in texts} == {"13700000001", "13700000002"}
     assert all("武威市示例建材有限公司" in text for _, text in texts)
@@ -298,7 +298,7 @@ def test_the_beneficiary_sees_the_policy_after_signing_in(employer):
 
     organization, manager = employer
     beneficiaries = validated(organization, manager, [("赵一", WORKER_A, "")])
-    order = organizations.list_confirm(beneficiaries=beneficiaries, by=manager, declared=True)
+    order = lists.list_confirm(beneficiaries=beneficiaries, by=manager, declared=True)
     billing.bank_transfer_confirm(order=order, reference="B1", amount=order.amount, user=manager.user)
     worker = make_resident(phone="13700000001", name="赵一", id_number=WORKER_A)
     assert [p.channel for p in selectors.resident_policies(worker)] == ["employer"]
@@ -313,7 +313,7 @@ def test_a_campaign_list_counts_towards_the_campaign(employer):
         plan=Plan.objects.get(version__slug="wuwei-2025", code="basic"), target_group="70岁以上老人",
         target_count=100, budget=Decimal("6900.00"))
     beneficiaries = validated(organization, manager, [("李秀英", MOTHER_ID, "")], campaign=campaign)
-    order = organizations.list_confirm(beneficiaries=beneficiaries, by=manager, declared=True)
+    order = lists.list_confirm(beneficiaries=beneficiaries, by=manager, declared=True)
     assert order.channel == "campaign" and order.campaign == campaign
     billing.bank_transfer_confirm(order=order, reference="B2", amount=order.amount, user=manager.user)
     progress = selectors.campaigns_with_progress(Campaign.objects.filter(pk=campaign.pk)).get()
@@ -327,16 +327,16 @@ def test_an_individual_donor_joins_only_an_open_xianai_campaign(employer):
     open_campaign = organizations.campaign_create(organization=None, by=None, kind=CampaignKind.XIANAI,
                                                   name="困难群众", plan=plan, target_group="低保对象",
                                                   target_count=10, budget=Decimal("690.00"))
-    beneficiaries = organizations.list_upload(resident=donor, campaign=open_campaign, plan=plan, filename="a.csv",
+    beneficiaries = lists.list_upload(resident=donor, campaign=open_campaign, plan=plan, filename="a.csv",
                                               data=csv_bytes([("赵一", WORKER_A, "")]))
     assert beneficiaries.organization is None and beneficiaries.channel == "campaign"
-    organizations.list_validate(list_id=beneficiaries.pk)
-    order = organizations.list_confirm(beneficiaries=beneficiaries, by=donor, declared=True)
+    lists.list_validate(list_id=beneficiaries.pk)
+    order = lists.list_confirm(beneficiaries=beneficiaries, by=donor, declared=True)
     assert order.resident == donor and order.amount == Decimal("69.00")
     elders = organizations.campaign_create(organization=None, by=None, kind=CampaignKind.JINGXIAO, name="敬老",
                                            plan=plan, target_group="老人", target_count=10, budget=Decimal("1.00"))
     with pytest.raises(organizations.Refused):
-        organizations.list_upload(resident=donor, campaign=elders, plan=plan, filename="a.csv",
+        lists.list_upload(resident=donor, campaign=elders, plan=plan, filename="a.csv",
                                   data=csv_bytes([("钱二", WORKER_B, "")]))
 
 
@@ -346,11 +346,11 @@ def test_an_operator_fixes_rows_but_only_a_manager_confirms(employer):
     organizations.member_add(organization=organization, by=manager, phone=operator.phone, role="operator")
     beneficiaries = validated(organization, operator, [("赵一", WORKER_A, "")])
     with pytest.raises(organizations.Refused) as refused:
-        organizations.list_confirm(beneficiaries=beneficiaries, by=operator, declared=True)
+        lists.list_confirm(beneficiaries=beneficiaries, by=operator, declared=True)
     assert refused.value.code == "manager_only" and not Order.objects.exists()
     stranger = make_resident(phone="13900000003", name=None, id_number=None)
     with pytest.raises(organizations.Refused):
-        organizations.row_drop(beneficiaries=beneficiaries, row_id=beneficiaries.rows.get().pk, by=stranger)
+        lists.row_drop(beneficiaries=beneficiaries, row_id=beneficiaries.rows.get().pk, by=stranger)
 
 
 # --- Races (threads on PostgreSQL) ------------------------------------------------------------------------------
@@ -363,7 +363,7 @@ def test_two_lists_and_the_person_himself_at_once_make_exactly_one_policy(produc
     settings.PRIVATE_MEDIA_ROOT = tmp_path
     for id_number, name in ((WORKER_A, "赵一"), (WORKER_B, "钱二"), (SELF_ID, "张桂兰")):
         roster(id_number, name)
-    lists, managers = [], []
+    uploaded, managers = [], []
     for n in range(2):
         manager = make_resident(phone=f"1390000001{n}", name=None, id_number=None)
         organization = organizations.organization_register(
@@ -371,14 +371,14 @@ def test_two_lists_and_the_person_himself_at_once_make_exactly_one_policy(produc
             contact_name="马", contact_phone="1")
         organization.approve()
         organization.save()
-        lists.append(validated(organization, manager, [("张桂兰", SELF_ID, ""), ("赵一", WORKER_A, "")]))
+        uploaded.append(validated(organization, manager, [("张桂兰", SELF_ID, ""), ("赵一", WORKER_A, "")]))
         managers.append(manager)
     himself = make_resident()
     plan = Plan.objects.get(version__slug="wuwei-2025", code="basic")
 
     def confirm(n):
         try:
-            return organizations.list_confirm(beneficiaries=lists[n], by=managers[n], declared=True).amount
+            return lists.list_confirm(beneficiaries=uploaded[n], by=managers[n], declared=True).amount
         except organizations.Refused as refused:
             return refused.code
         finally:

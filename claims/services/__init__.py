@@ -1,0 +1,36 @@
+"""Writes to the claims data, one module per concern:
+
+- ``intake``: receiving settlements (API, import, submissions) and reversals
+- ``recompute``: recomputing a policy year and deciding each claim by the rules
+- ``review``: staff approval, rejection and corrections
+- ``payouts``: payout batches and their reconciliation
+- ``submissions``: staff import and residents' out-of-region claims
+"""
+
+from claims.services.intake import (
+    ACCEPTED_STATUS,
+    CONFLICT,
+    DUPLICATE,
+    REFUSED,
+    Receipt,
+    content_hash,
+    settlement_receive,
+    settlement_reverse,
+    settlements_receive,
+)
+from claims.services.payouts import payout_batch_create, payout_batch_reconcile
+from claims.services.recompute import _facts, policy_year_recompute
+from claims.services.review import ReviewRefused, claim_approve, claim_reject, settlement_correct
+from claims.services.submissions import (
+    claim_submission_create,
+    claim_submission_key,
+    claim_submission_refuse,
+    settlements_import,
+)
+
+__all__ = [
+    "ACCEPTED_STATUS", "CONFLICT", "DUPLICATE", "REFUSED", "Receipt", "ReviewRefused", "_facts", "claim_approve",
+    "claim_reject", "claim_submission_create", "claim_submission_key", "claim_submission_refuse", "content_hash",
+    "payout_batch_create", "payout_batch_reconcile", "policy_year_recompute", "settlement_correct",
+    "settlement_receive", "settlement_reverse", "settlements_import", "settlements_receive",
+]

@@ -1,0 +1,432 @@
+"""Beneficiary lists: upload, validation, fixing, confirming into one order, issuing.
+
+A list is uploaded (the file is read at once, so a bad file is refused whole and nothing is kept),
+validated row by row in a Celery task in batches (ID check digit, name, duplicates within the file,
+people already covered this product year through any channel, base insurance through the registry,
+one registry request and a handful of queries per batch), fixed or trimmed by the organization, and
+confirmed into one order for its valid rows. Confirming inserts the policies with ON CONFLICT DO
+NOTHING under the one-live-policy constraint: a person covered meanwhile through any channel is
+reported on the row and not charged.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.utils import timezone
+
+from enrollment import idnumber, registry, selectors
+from enrollment.models import (
+    BeneficiaryList,
+    BeneficiaryRow,
+    Campaign,
+    CampaignKind,
+    Channel,
+    Consent,
+    ConsentText,
+    Order,
+    Organization,
+    Person,
+    Plan,
+    Policy,
+    Relation,
+    Resident,
+)
+from enrollment.organizations import Refused, _number, _require, _require_approved
+from portal import crypto, tabular
+
+logger = logging.getLogger(__name__)
+
+NAME, ID_NUMBER, PHONE = "姓名", "身份证号", "手机号"
+MAX_ROWS = 50_000
+MAX_BYTES = 20 * 1024 * 1024
+BATCH = 1000
+COLUMNS = (NAME, ID_NUMBER)
+TEMPLATE_HEADER = [NAME, ID_NUMBER, PHONE]
+
+
+# --- Beneficiary lists: upload and validation ------------------------------------------------------
+
+
+def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:
+    """The file's rows, or tabular.TableInvalid with one sentence for the whole file."""
+    return tabular.read_table(filename, data, required=COLUMNS, max_rows=MAX_ROWS, max_bytes=MAX_BYTES)
+
+
+def template_file(fmt: str) -> bytes:
+    example = [["张桂兰", "620602197505201231", "13800000000"]]
+    if fmt == "xlsx":
+        return tabular.to_xlsx(TEMPLATE_HEADER, example, title="参保名单")
+    return tabular.to_csv(TEMPLATE_HEADER, example)
+
+
+def list_upload(*, resident: Resident, plan: Plan, filename: str, data: bytes,
+                organization: Organization | None = None, campaign: Campaign | None = None) -> BeneficiaryList:
+    """Keep the file and start its validation, or refuse (nothing kept). An organization member
+    uploads for the organization (group purchase, or one of its campaigns); anyone signed in may
+    upload for a 献爱心 campaign open to individual donors."""
+    if organization is not None:
+        _require(resident, organization)
+        _require_approved(organization)
+        if campaign is not None and campaign.organizer_id != organization.pk:
+            raise Refused("campaign", "campaign_not_ours", "只能为本单位发起的活动上传名单。")
+    elif campaign is None or campaign.kind != CampaignKind.XIANAI or campaign.organizer_id is not None:
+        raise Refused("campaign", "campaign_required", "个人爱心人士可参与经办机构发起的“献爱心”活动，请选择活动。")
+    if campaign is not None:
+        plan = campaign.plan
+    version = plan.version
+    if not version.sales_open_on(timezone.localdate()):
+        raise Refused("plan", "sales_closed", f"{version.name}当前不在投保期内。")
+    try:
+        rows = read_rows(filename, data)
+    except tabular.TableInvalid as exc:
+        raise Refused("file", "file_invalid", exc.message) from None
+    if not rows:
+        raise Refused("file", "file_empty", "文件中没有人员，请按模板填写后上传。")
+    if campaign is not None:
+        channel = Channel.CAMPAIGN
+    elif organization.kind == "collective":
+        channel = Channel.COLLECTIVE
+    else:
+        channel = Channel.EMPLOYER
+    with transaction.atomic():
+        beneficiaries = BeneficiaryList(
+            number=_number("L"), organization=organization, campaign=campaign, uploaded_by=resident,
+            channel=channel, plan=plan, file_name=filename[:200], total_rows=len(rows))
+        beneficiaries.file.save(f"{beneficiaries.number}.{filename.rsplit('.', 1)[-1].lower()}",
+                                ContentFile(data), save=False)
+        beneficiaries.save()
+        from enrollment import tasks
+
+        transaction.on_commit(lambda: tasks.validate_beneficiary_list.delay(beneficiaries.pk))
+    return beneficiaries
+
+
+@dataclass
+class RowCheck:
+    name: str
+    raw_id: str
+    phone: str
+    number: str = ""
+    code: str = ""
+    message: str = ""
+    price: Decimal | None = None
+    medical_assistance: bool = False
+
+    def refuse(self, code: str, message: str) -> None:
+        if not self.code:
+            self.code, self.message = code, message
+
+
+def _looks_numeric(value: str) -> bool:
+    """An ID a spreadsheet turned into a number: 6.20602E+17, 6.206021975052E17 or 620602197505201000.0."""
+    text = value.strip().upper()
+    return "E+" in text or "E1" in text or (text.endswith(".0") and text[:-2].isdigit())
+
+
+def _check_row(row: dict, plan: Plan) -> RowCheck:
+    check = RowCheck(name=row.get(NAME, "").strip(), raw_id=row.get(ID_NUMBER, "").strip(),
+                     phone=row.get(PHONE, "").strip())
+    if _looks_numeric(check.raw_id):
+        check.refuse("id_as_number", f"身份证号“{check.raw_id}”已被表格软件转成数字（科学计数法），原号码无法还原："
+                                     "请把该列设置为“文本”格式后重新填写。")
+        return check
+    try:
+        parsed = idnumber.parse(check.raw_id)
+    except idnumber.IdNumberError as exc:
+        check.refuse(exc.code, exc.message)
+        return check
+    check.number = parsed.number
+    if not check.name:
+        check.refuse("name_required", "请填写姓名。")
+    elif not selectors.NAME_PATTERN.match(check.name):
+        check.refuse("name_invalid", "姓名应为2至30个汉字或字母，与身份证一致。")
+    if check.phone and not (check.phone.isdigit() and len(check.phone) == 11 and check.phone.startswith("1")):
+        check.refuse("phone_invalid", "手机号应为11位数字，可留空。")
+    check.price = plan.price_for_age(parsed.age_on(plan.version.coverage_start))
+    if check.price is None:
+        check.refuse("no_price", "该年龄暂无对应保费。")
+    return check
+
+
+def _masked(check: RowCheck) -> str:
+    return idnumber.mask(check.number or check.raw_id)[:40]
+
+
+def _covered_by(version, hashes: list[str]) -> dict[str, str]:
+    """Of these ID hashes, those already holding a live policy of ``version``, with the channel."""
+    rows = Policy.objects.filter(version=version, status__in=Policy.LIVE, person__id_hash__in=hashes).values_list(
+        "person__id_hash", "channel")
+    labels = dict(Channel.choices)
+    return {digest: labels.get(channel, channel) for digest, channel in rows}
+
+
+def _finish(checks: list[RowCheck], version, seen: dict[str, int], first_row: int) -> list[tuple[RowCheck, str]]:
+    """Duplicates within the file, already covered, then the registry for what is left (batched).
+    Returns each check with its ID hash ("" when the ID is not valid)."""
+    hashed = []
+    for offset, check in enumerate(checks):
+        digest = crypto.blind_index(check.number) if check.number else ""
+        if digest:
+            if digest in seen:
+                check.code, check.message = "duplicate_in_file", f"与第{seen[digest]}行的身份证号重复。"
+            else:
+                seen[digest] = first_row + offset
+        hashed.append((check, digest))
+    candidates = [(c, d) for c, d in hashed if d and not c.code]
+    covered = _covered_by(version, [d for _, d in candidates])
+    for check, digest in candidates:
+        if digest in covered:
+            check.refuse("already_covered", f"已有{version.year}年度保单（{covered[digest]}），每人每年度限购一份。")
+    ask = [c for c, _ in candidates if not c.code]
+    answers = registry.lookup_many([(c.number, c.name) for c in ask]) if ask else {}
+    for check in ask:
+        verdict = registry.eligibility(version.program, answers[check.number])
+        if not verdict.ok:
+            check.refuse(verdict.code, verdict.message)
+        else:
+            check.message = "基本医保参保正常" + ("（医疗救助对象）" if answers[check.number].medical_assistance else "")
+            check.medical_assistance = answers[check.number].medical_assistance
+    return hashed
+
+
+def _row(beneficiaries: BeneficiaryList, number: int, check: RowCheck, digest: str) -> BeneficiaryRow:
+    valid = not check.code
+    return BeneficiaryRow(
+        list=beneficiaries, row_number=number, name=check.name[:60],
+        id_cipher=crypto.encrypt(check.number) if valid else "", id_hash=digest if valid else "",
+        id_masked=_masked(check), phone=check.phone[:20], status=BeneficiaryRow.VALID if valid else BeneficiaryRow.INVALID,
+        code=check.code, message=check.message[:300], price=check.price if valid else None,
+        medical_assistance=check.medical_assistance)
+
+
+def list_validate(*, list_id: int) -> str:
+    """The Celery task's body. Safe to run again: a list already validated is left alone, and a run
+    that died half-way starts over (its rows are replaced)."""
+    beneficiaries = BeneficiaryList.objects.select_related("plan__version__program").get(pk=list_id)
+    if beneficiaries.status != BeneficiaryList.VALIDATING:
+        return beneficiaries.status
+    plan = selectors.plan_with_config(product=beneficiaries.plan.version.slug, plan=beneficiaries.plan.code)
+    version = plan.version
+    with beneficiaries.file.open("rb") as handle:
+        data = handle.read()
+    try:
+        rows = read_rows(beneficiaries.file_name, data)
+    except tabular.TableInvalid as exc:  # the file was read at upload; only a changed file gets here
+        return _fail(beneficiaries, exc.message)
+    BeneficiaryRow.objects.filter(list=beneficiaries).delete()
+    BeneficiaryList.objects.filter(pk=list_id).update(processed_rows=0, total_rows=len(rows), failure="")
+    seen: dict[str, int] = {}
+    for start in range(0, len(rows), BATCH):
+        checks = [_check_row(row, plan) for row in rows[start:start + BATCH]]
+        try:
+            hashed = _finish(checks, version, seen, first_row=start + 2)
+        except registry.RegistryUnavailable:
+            return _fail(beneficiaries, "医保参保信息查询暂时不可用，校验未完成。请稍后点击“重新校验”。")
+        BeneficiaryRow.objects.bulk_create(
+            [_row(beneficiaries, start + 2 + offset, check, digest) for offset, (check, digest) in enumerate(hashed)])
+        BeneficiaryList.objects.filter(pk=list_id).update(processed_rows=start + len(checks))
+    BeneficiaryList.objects.filter(pk=list_id, status=BeneficiaryList.VALIDATING).update(
+        status=BeneficiaryList.VALIDATED)
+    logger.info("beneficiary list %s validated: %d rows", beneficiaries.number, len(rows))
+    return BeneficiaryList.VALIDATED
+
+
+def _fail(beneficiaries: BeneficiaryList, message: str) -> str:
+    BeneficiaryList.objects.filter(pk=beneficiaries.pk).update(status=BeneficiaryList.FAILED, failure=message)
+    return BeneficiaryList.FAILED
+
+
+def list_revalidate(*, beneficiaries: BeneficiaryList, by: Resident) -> None:
+    """Start again after the registry could not be reached."""
+    _may_edit(beneficiaries, by)
+    with transaction.atomic():
+        updated = BeneficiaryList.objects.filter(pk=beneficiaries.pk, status=BeneficiaryList.FAILED).update(
+            status=BeneficiaryList.VALIDATING, failure="", processed_rows=0)
+        if updated:
+            from enrollment import tasks
+
+            transaction.on_commit(lambda: tasks.validate_beneficiary_list.delay(beneficiaries.pk))
+
+
+def _may_edit(beneficiaries: BeneficiaryList, by: Resident, *, manager: bool = False) -> None:
+    if beneficiaries.organization_id:
+        _require(by, beneficiaries.organization, manager=manager)
+    elif beneficiaries.uploaded_by_id != by.pk:
+        raise Refused("list", "not_yours", "这不是您上传的名单。")
+
+
+def row_fix(*, beneficiaries: BeneficiaryList, row_id: int, by: Resident, name: str, id_number: str,
+            phone: str = "") -> BeneficiaryRow:
+    """Correct one row and check it again at once (same checks as the task)."""
+    _may_edit(beneficiaries, by)
+    with transaction.atomic():
+        locked = BeneficiaryList.objects.select_for_update().get(pk=beneficiaries.pk)
+        if locked.status != BeneficiaryList.VALIDATED:
+            raise Refused("list", "list_closed", "名单已确认下单或仍在校验中，不能修改。")
+        row = BeneficiaryRow.objects.select_for_update().get(list=locked, pk=row_id)
+        plan = selectors.plan_with_config(product=locked.plan.version.slug, plan=locked.plan.code)
+        check = _check_row({NAME: name, ID_NUMBER: id_number, PHONE: phone}, plan)
+        seen = {r.id_hash: r.row_number for r in locked.rows.filter(status=BeneficiaryRow.VALID).exclude(pk=row.pk)
+                .only("id_hash", "row_number")}
+        try:
+            (check, digest), = _finish([check], plan.version, seen, first_row=row.row_number)
+        except registry.RegistryUnavailable:
+            raise Refused("registry", "registry_unavailable", "医保参保信息查询暂时不可用，请稍后再试。") from None
+        fresh = _row(locked, row.row_number, check, digest)
+        fresh.pk = row.pk
+        fresh.save()
+        return fresh
+
+
+def row_drop(*, beneficiaries: BeneficiaryList, row_id: int, by: Resident, drop: bool = True) -> BeneficiaryRow:
+    """Leave a row out of the order (or take it back: it is checked again)."""
+    _may_edit(beneficiaries, by)
+    with transaction.atomic():
+        locked = BeneficiaryList.objects.select_for_update().get(pk=beneficiaries.pk)
+        if locked.status != BeneficiaryList.VALIDATED:
+            raise Refused("list", "list_closed", "名单已确认下单或仍在校验中，不能修改。")
+        row = BeneficiaryRow.objects.select_for_update().get(list=locked, pk=row_id)
+        if drop:
+            row.status, row.code, row.message = BeneficiaryRow.DROPPED, "dropped", "已从本次投保中剔除"
+            row.save(update_fields=["status", "code", "message"])
+            return row
+    if row.status != BeneficiaryRow.DROPPED:
+        return row
+    return row_fix(beneficiaries=beneficiaries, row_id=row_id, by=by, name=row.name,
+                   id_number=row.id_number or row.id_masked, phone=row.phone)
+
+
+# --- Confirming: one order for the valid rows ----------------------------------------------------------
+
+
+def _persons(rows: list[BeneficiaryRow]) -> dict[str, Person]:
+    """Persons for these rows by ID hash, creating the missing ones in bulk."""
+    hashes = [r.id_hash for r in rows]
+    found = {p.id_hash: p for p in Person.objects.filter(id_hash__in=hashes)}
+    missing = []
+    for row in rows:
+        if row.id_hash not in found:
+            person = Person(name=row.name)
+            person.set_id_number(row.id_number)
+            found[row.id_hash] = person
+            missing.append(person)
+    if missing:
+        Person.objects.bulk_create(missing, ignore_conflicts=True, batch_size=2000)
+        found.update({p.id_hash: p for p in Person.objects.filter(id_hash__in=[p.id_hash for p in missing])})
+    return found
+
+
+def list_confirm(*, beneficiaries: BeneficiaryList, by: Resident, declared: bool,
+                 ip_address: str | None = None) -> Order:
+    """One pending order for the list's valid rows. People covered meanwhile through any channel
+    are refused on their row and not charged; the rest are reserved until payment."""
+    _may_edit(beneficiaries, by, manager=True)
+    if not declared:
+        raise Refused("declared", "declaration_required",
+                      "请确认已告知被保险人保险条款并取得其同意（未成年人已取得监护人同意）。")
+    with transaction.atomic():
+        locked = BeneficiaryList.objects.select_for_update(of=("self",)).select_related(
+            "plan__version__program", "campaign", "organization").get(
+            pk=beneficiaries.pk)
+        if locked.status != BeneficiaryList.VALIDATED:
+            raise Refused("list", "list_closed", "名单已确认下单或仍在校验中。")
+        version = locked.plan.version
+        if not version.sales_open_on(timezone.localdate()):
+            raise Refused("list", "sales_closed", f"{version.name}当前不在投保期内。")
+        rows = list(locked.rows.filter(status=BeneficiaryRow.VALID))
+        if not rows:
+            raise Refused("list", "no_valid_rows", "名单中没有可投保的人员。")
+        persons = _persons(rows)
+        years = selectors.prior_consecutive_years_many(person_ids=[p.pk for p in persons.values()], version=version)
+        ttl = timedelta(hours=settings.GROUP_ORDER_TTL_HOURS)
+        order = Order.objects.create(number=_number("G"), version=version, resident=by, channel=locked.channel,
+                                     organization=locked.organization, campaign=locked.campaign,
+                                     amount=Decimal("0.00"), expires_at=timezone.now() + ttl)
+        prefix = version.program.code[:2].upper()
+        Policy.objects.bulk_create([
+            Policy(number=f"{prefix}{order.number[1:]}{i:05d}", person=persons[row.id_hash], version=version,
+                   plan=locked.plan, order=order, channel=locked.channel, campaign=locked.campaign,
+                   relation=Relation.OTHER, premium=row.price, consecutive_years=years.get(persons[row.id_hash].pk, 0),
+                   medical_assistance=row.medical_assistance, coverage_start=version.coverage_start,
+                   coverage_end=version.coverage_end)
+            for i, row in enumerate(rows)
+        ], ignore_conflicts=True, batch_size=2000)  # the one-live-policy constraint decides every race
+        policies = {p.person_id: p for p in Policy.objects.filter(order=order)}
+        lost = [row for row in rows if persons[row.id_hash].pk not in policies]
+        if lost:
+            covered = _covered_by(version, [row.id_hash for row in lost])
+            for row in lost:
+                row.status, row.code = BeneficiaryRow.REFUSED, "already_covered"
+                row.message = (f"确认时该人员已通过其他渠道参保（{covered.get(row.id_hash, '其他渠道')}），"
+                               "本单不收取其保费。")
+            BeneficiaryRow.objects.bulk_update(lost, ["status", "code", "message"])
+        if not policies:  # the rows keep why; no order is left behind
+            order.delete()
+            order = None
+        else:
+            _keep(order, locked, policies, by, ip_address)
+    if order is None:
+        raise Refused("list", "all_covered", "名单中的人员均已通过其他渠道参保，无需下单。")
+    return order
+
+
+def _keep(order: Order, locked: BeneficiaryList, policies: dict, by: Resident, ip_address: str | None) -> None:
+    """The order's amount, each row's policy, the consents, and the list closed."""
+    with connection.cursor() as cursor:  # each kept row points at its policy, in one statement
+        cursor.execute(
+            "UPDATE enrollment_beneficiaryrow r SET policy_id = p.id FROM enrollment_policy p "
+            "JOIN enrollment_person pe ON pe.id = p.person_id "
+            "WHERE p.order_id = %s AND r.list_id = %s AND r.status = 'valid' AND r.id_hash = pe.id_hash",
+            [order.pk, locked.pk])
+    order.amount = sum((p.premium for p in policies.values()), Decimal("0.00"))
+    order.save(update_fields=["amount"])
+    texts = [ConsentText.objects.filter(kind=kind).latest() for kind in (ConsentText.TERMS, ConsentText.PRIVACY)]
+    Consent.objects.bulk_create([
+        Consent(person_id=p.person_id, text=text, given_by=by, policy=p, ip_address=ip_address)
+        for p in policies.values() for text in texts
+    ], batch_size=2000)
+    locked.status, locked.order, locked.confirmed_at = BeneficiaryList.ORDERED, order, timezone.now()
+    locked.save(update_fields=["status", "order", "confirmed_at"])
+
+
+def list_issued(*, order: Order) -> int:
+    """After payment: the list's rows become issued, and each beneficiary is told by SMS (task)."""
+    beneficiaries = BeneficiaryList.objects.filter(order=order).first()
+    if beneficiaries is None:
+        return 0
+    count = BeneficiaryRow.objects.filter(list=beneficiaries, policy__isnull=False).update(
+        status=BeneficiaryRow.ISSUED, code="", message="已出单")
+    from enrollment import tasks
+
+    transaction.on_commit(lambda: tasks.notify_beneficiaries.delay(beneficiaries.pk))
+    return count
+
+
+def beneficiaries_notify(*, list_id: int) -> int:
+    """SMS to each issued row: the phone on the list, else the person's own account."""
+    from portal import sms
+
+    beneficiaries = BeneficiaryList.objects.select_related("plan__version", "organization", "campaign").get(
+        pk=list_id)
+    payer = beneficiaries.organization.name if beneficiaries.organization_id else "爱心人士"
+    accounts = dict(Resident.objects.filter(person__policies__order_id=beneficiaries.order_id)
+                    .values_list("person_id", "phone"))
+    sent = 0
+    for row in beneficiaries.rows.filter(status=BeneficiaryRow.ISSUED).select_related("policy"):
+        phone = row.phone or accounts.get(row.policy.person_id)
+        if not phone:
+            continue
+        try:
+            sms.send(phone=phone, template="policy_gifted", payer=payer, name=row.name,
+                     product=beneficiaries.plan.version.name, policy=row.policy.number)
+            sent += 1
+        except sms.SmsError:
+            logger.warning("sms to beneficiary of list %s row %s failed", beneficiaries.number, row.row_number)
+    return sent

@@ -1,0 +1,61 @@
+"""The enrollment models, one module per aggregate:
+
+- ``persons``: Person (encrypted ID number, blind index)
+- ``products``: Program, CoInsurer, ProductVersion, Plan, PriceBand, DeductibleGroup, RatioBand,
+  Responsibility (frozen by triggers once published)
+- ``accounts``: Resident, FamilyMember, SmsCode, ConsentText, Consent
+- ``orders``: Order, Policy, Payment, Refund, PaymentNotification, RenewalAuthorization
+- ``organizations``: Organization, OrganizationMember, Campaign, BeneficiaryList, BeneficiaryRow
+- ``fund``: CharityFund, FundEntry
+"""
+
+from enrollment.models.accounts import (
+    CLOSE_RELATIONS,
+    Consent,
+    ConsentText,
+    FamilyMember,
+    Relation,
+    Resident,
+    SmsCode,
+)
+from enrollment.models.base import MONEY, RATIO
+from enrollment.models.fund import CharityFund, FundEntry
+from enrollment.models.orders import (
+    Channel,
+    Order,
+    Payment,
+    PaymentMethod,
+    PaymentNotification,
+    Policy,
+    Refund,
+    RenewalAuthorization,
+)
+from enrollment.models.organizations import (
+    BeneficiaryList,
+    BeneficiaryRow,
+    Campaign,
+    CampaignKind,
+    Organization,
+    OrganizationMember,
+)
+from enrollment.models.persons import Person, PersonQuerySet
+from enrollment.models.products import (
+    CoInsurer,
+    CoveredField,
+    DeductibleGroup,
+    Plan,
+    PriceBand,
+    ProductVersion,
+    Program,
+    RatioBand,
+    Responsibility,
+    VisitType,
+)
+
+__all__ = [
+    "CLOSE_RELATIONS", "MONEY", "RATIO", "BeneficiaryList", "BeneficiaryRow", "Campaign", "CampaignKind", "Channel",
+    "CharityFund", "CoInsurer", "Consent", "ConsentText", "CoveredField", "DeductibleGroup", "FamilyMember",
+    "FundEntry", "Order", "Organization", "OrganizationMember", "Payment", "PaymentMethod", "PaymentNotification",
+    "Person", "PersonQuerySet", "Plan", "Policy", "PriceBand", "ProductVersion", "Program", "RatioBand", "Refund", "Relation",
+    "RenewalAuthorization", "Resident", "Responsibility", "SmsCode", "VisitType",
+]

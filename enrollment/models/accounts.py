@@ -1,0 +1,120 @@
+"""Resident accounts, the family members they buy for, sign-in codes and consent."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from enrollment.models.persons import Person
+
+# --- Residents and consent ---------------------------------------------------------------------
+
+
+class Resident(models.Model):
+    """A signed-in account (mobile number), bound by real name to a Person."""
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="resident")
+    phone = models.CharField("手机号", max_length=11, unique=True)
+    person = models.OneToOneField(
+        Person, on_delete=models.PROTECT, null=True, blank=True, related_name="account", verbose_name="实名"
+    )
+    bound_at = models.DateTimeField("实名时间", null=True, blank=True)
+    created_at = models.DateTimeField("注册时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "居民账户"
+
+    def __str__(self) -> str:
+        return f"{self.phone[:3]}****{self.phone[-4:]}"
+
+
+class Relation(models.TextChoices):
+    SELF = "self", "本人"
+    SPOUSE = "spouse", "配偶"
+    PARENT = "parent", "父母"
+    CHILD = "child", "子女"
+    OTHER = "other", "其他"
+
+
+CLOSE_RELATIONS = (Relation.SELF, Relation.SPOUSE, Relation.PARENT, Relation.CHILD)  # 近亲属
+
+
+class FamilyMember(models.Model):
+    """Someone a resident may buy for, with the relation the resident declared."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="family", verbose_name="账户")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+", verbose_name="家庭成员")
+    relation = models.CharField("关系", max_length=10, choices=Relation.choices)
+    added_at = models.DateTimeField("添加时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "家庭成员"
+        constraints = [models.UniqueConstraint(fields=["resident", "person"], name="family_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.get_relation_display()}：{self.person}"
+
+
+class SmsCode(models.Model):
+    """A one-time sign-in code: only its hash is stored; 5 minutes, 5 tries."""
+
+    phone = models.CharField(max_length=11, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "短信验证码"
+        indexes = [models.Index(fields=["phone", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.phone[:3]}****{self.phone[-4:]} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ConsentText(models.Model):
+    """A versioned text residents agree to; consent records point at the exact version read."""
+
+    TERMS, PRIVACY, AUTO_RENEWAL, PERSONAL_ACCOUNT = "terms", "privacy", "auto_renewal", "personal_account"
+    KIND_CHOICES = [
+        (TERMS, "保险条款与投保须知"),
+        (PRIVACY, "个人信息处理授权"),
+        (AUTO_RENEWAL, "自动续保代扣授权"),
+        (PERSONAL_ACCOUNT, "医保个人账户支付授权"),
+    ]
+
+    kind = models.CharField("类型", max_length=20, choices=KIND_CHOICES)
+    version = models.CharField("版本", max_length=40)
+    title = models.CharField("标题", max_length=100)
+    body = models.TextField("正文")
+    effective_at = models.DateTimeField("生效时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "授权与条款文本"
+        constraints = [models.UniqueConstraint(fields=["kind", "version"], name="consent_text_version")]
+        get_latest_by = "effective_at"
+
+    def __str__(self) -> str:
+        return f"{self.title}（{self.version}）"
+
+
+class Consent(models.Model):
+    """One person's agreement to one text version, given by the person or by a guardian."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="consents", verbose_name="本人")
+    text = models.ForeignKey(ConsentText, on_delete=models.PROTECT, related_name="+", verbose_name="文本")
+    given_by = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="操作账户"
+    )
+    as_guardian = models.BooleanField("监护人代为同意", default=False)
+    policy = models.ForeignKey(
+        "Policy", on_delete=models.CASCADE, null=True, blank=True, related_name="consents", verbose_name="保单"
+    )
+    given_at = models.DateTimeField("同意时间", auto_now_add=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "授权记录"
+
+    def __str__(self) -> str:
+        return f"{self.person} 同意 {self.text}"

@@ -1,0 +1,239 @@
+"""Orders, policies, payments, refunds, provider notifications and renewal authorizations."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django_fsm import FSMField, transition
+
+from enrollment.models.accounts import Consent, Relation, Resident
+from enrollment.models.base import MONEY
+from enrollment.models.persons import Person
+from enrollment.models.products import Plan, ProductVersion, Program
+
+# --- Orders, policies, payments ------------------------------------------------------------
+
+
+class Channel(models.TextChoices):
+    SELF = "self", "个人自购"
+    FAMILY = "family", "家庭代购"
+    EMPLOYER = "employer", "单位团体"
+    COLLECTIVE = "collective", "集体经济组织"
+    CAMPAIGN = "campaign", "“四心”捐赠"
+    FUND = "fund", "爱心基金"
+    RENEWAL = "renewal", "自动续保"
+
+
+class PaymentMethod(models.TextChoices):
+    ONLINE = "online", "在线支付"
+    PERSONAL_ACCOUNT = "personal_account", "医保个人账户"
+    BANK_TRANSFER = "bank_transfer", "对公转账"
+    WITHHOLDING = "withholding", "授权代扣"
+    FUND = "fund", "爱心基金"
+
+
+class Order(models.Model):
+    """Who pays, how much, for which policies. Unpaid orders expire after 30 minutes."""
+
+    PENDING, PAID, EXPIRED, CANCELLED, REFUNDED = "pending", "paid", "expired", "cancelled", "refunded"
+    STATUS_CHOICES = [
+        (PENDING, "待支付"),
+        (PAID, "已支付"),
+        (EXPIRED, "已过期"),
+        (CANCELLED, "已取消"),
+        (REFUNDED, "已退款"),
+    ]
+
+    number = models.CharField("订单号", max_length=32, unique=True)
+    version = models.ForeignKey(ProductVersion, on_delete=models.PROTECT, related_name="orders", verbose_name="产品")
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, null=True, blank=True, related_name="orders", verbose_name="下单账户"
+    )
+    channel = models.CharField("渠道", max_length=12, choices=Channel.choices)
+    organization = models.ForeignKey("Organization", on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="orders", verbose_name="投保单位")
+    campaign = models.ForeignKey("Campaign", on_delete=models.PROTECT, null=True, blank=True, related_name="orders",
+                                 verbose_name="“四心”活动")
+    method = models.CharField("支付方式", max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.ONLINE)
+    amount = models.DecimalField("金额", **MONEY)
+    status = FSMField("状态", default=PENDING, choices=STATUS_CHOICES, protected=False)
+    created_at = models.DateTimeField("下单时间", auto_now_add=True)
+    expires_at = models.DateTimeField("支付截止")
+    paid_at = models.DateTimeField("支付时间", null=True, blank=True)
+    closed_at = models.DateTimeField("关闭时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "订单"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="order_amount_not_negative")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @transition(field=status, source=PENDING, target=PAID)
+    def mark_paid(self) -> None:
+        pass
+
+    @transition(field=status, source=PENDING, target=EXPIRED)
+    def expire(self) -> None:
+        pass
+
+    @transition(field=status, source=PENDING, target=CANCELLED)
+    def cancel(self) -> None:
+        pass
+
+    @transition(field=status, source=PAID, target=REFUNDED)
+    def refund(self) -> None:
+        pass
+
+
+class Policy(models.Model):
+    """One Person under one ProductVersion and Plan. At most one live policy per person and year."""
+
+    PENDING, ACTIVE, CANCELLED, EXPIRED = "pending", "active", "cancelled", "expired"
+    LIVE = (PENDING, ACTIVE)
+    STATUS_CHOICES = [(PENDING, "待支付"), (ACTIVE, "有效"), (CANCELLED, "已退保"), (EXPIRED, "未支付已失效")]
+
+    number = models.CharField("保单号", max_length=32, unique=True)
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="policies", verbose_name="被保险人")
+    version = models.ForeignKey(ProductVersion, on_delete=models.PROTECT, related_name="policies", verbose_name="产品")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="policies", verbose_name="方案")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="policies", verbose_name="订单")
+    channel = models.CharField("渠道", max_length=12, choices=Channel.choices)
+    campaign = models.ForeignKey("Campaign", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="policies", verbose_name="“四心”活动")
+    relation = models.CharField("与投保人关系", max_length=10, choices=Relation.choices, default=Relation.SELF)
+    premium = models.DecimalField("保费", **MONEY)
+    # Facts the benefit rules read (Weihai): prior consecutive years insured, and whether the
+    # registry named the person a medical-assistance recipient when the policy was bought.
+    consecutive_years = models.PositiveSmallIntegerField("此前连续参保年数", default=0)
+    medical_assistance = models.BooleanField("医疗救助对象", default=False)
+    coverage_start = models.DateField("保障开始")
+    coverage_end = models.DateField("保障结束")
+    status = FSMField("状态", default=PENDING, choices=STATUS_CHOICES, protected=False)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    activated_at = models.DateTimeField("生效时间", null=True, blank=True)
+    cancelled_at = models.DateTimeField("退保时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "保单"
+        ordering = ["-created_at"]
+        constraints = [
+            # Invariant 1: one live policy per person and product year, across every channel.
+            models.UniqueConstraint(
+                fields=["person", "version"],
+                condition=Q(status__in=["pending", "active"]),
+                name="one_live_policy_per_person_year",
+            ),
+            models.CheckConstraint(condition=Q(premium__gte=0), name="policy_premium_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @transition(field=status, source=PENDING, target=ACTIVE)
+    def activate(self) -> None:
+        pass
+
+    @transition(field=status, source=PENDING, target=EXPIRED)
+    def expire(self) -> None:
+        pass
+
+    @transition(field=status, source=[PENDING, ACTIVE], target=CANCELLED)
+    def cancel(self) -> None:
+        pass
+
+
+class Payment(models.Model):
+    """One attempt with one provider. The provider's transaction id is applied once (invariant 2)."""
+
+    CREATED, SUCCEEDED, FAILED, CLOSED, REFUNDED = "created", "succeeded", "failed", "closed", "refunded"
+    STATUS_CHOICES = [
+        (CREATED, "待支付"),
+        (SUCCEEDED, "支付成功"),
+        (FAILED, "支付失败"),
+        (CLOSED, "已关闭"),
+        (REFUNDED, "已退款"),
+    ]
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments", verbose_name="订单")
+    provider = models.CharField("支付渠道", max_length=20)
+    method = models.CharField("支付方式", max_length=20, choices=PaymentMethod.choices)
+    out_trade_no = models.CharField("商户单号", max_length=40, unique=True)
+    transaction_id = models.CharField(  # noqa: DJ001 - NULL until paid; unique when set
+        "渠道交易号", max_length=64, null=True, blank=True
+    )
+    amount = models.DecimalField("金额", **MONEY)
+    status = FSMField("状态", default=CREATED, choices=STATUS_CHOICES, protected=False)
+    pay_url = models.CharField("支付页地址", max_length=500, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    succeeded_at = models.DateTimeField("成功时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "支付"
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "transaction_id"], name="payment_transaction_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.out_trade_no
+
+
+class Refund(models.Model):
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name="支付")
+    out_refund_no = models.CharField("退款单号", max_length=40, unique=True)
+    amount = models.DecimalField("金额", **MONEY)
+    status = models.CharField("状态", max_length=12, default="pending")
+    reason = models.CharField("原因", max_length=100)
+    created_at = models.DateTimeField("申请时间", auto_now_add=True)
+    completed_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "退款"
+
+    def __str__(self) -> str:
+        return self.out_refund_no
+
+
+class PaymentNotification(models.Model):
+    """Every notification the provider sent us, verified or not (forged ones are kept as evidence)."""
+
+    provider = models.CharField(max_length=20)
+    received_at = models.DateTimeField(auto_now_add=True)
+    headers = models.JSONField(default=dict)
+    body = models.TextField()
+    accepted = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=40)  # applied / replay / bad_signature / amount_mismatch / ...
+    payment = models.ForeignKey(Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "支付通知"
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.received_at:%Y-%m-%d %H:%M:%S} {self.outcome}"
+
+
+class RenewalAuthorization(models.Model):
+    """Weihai: consent to renew and be charged automatically when the next version opens."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="renewals", verbose_name="账户")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="renewals", verbose_name="被保险人")
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="renewals", verbose_name="项目")
+    plan_code = models.SlugField("续保方案")
+    agreement_no = models.CharField("代扣协议号", max_length=64, default="")
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="+", verbose_name="授权记录")
+    created_at = models.DateTimeField("授权时间", auto_now_add=True)
+    revoked_at = models.DateTimeField("撤销时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "自动续保授权"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "program"], condition=Q(revoked_at__isnull=True), name="one_active_renewal"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} 自动续保（{self.program}）"
