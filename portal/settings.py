@@ -312,6 +312,10 @@ PAYMENT_API_URL = os.environ.get("PAYMENT_API_URL", "")
 PAYMENT_MERCHANT_ID = os.environ.get("PAYMENT_MERCHANT_ID", "SIM-MERCHANT-0001")
 PAYMENT_API_KEY = os.environ.get("PAYMENT_API_KEY", "") or (_required("PAYMENT_API_KEY") if PRODUCTION else _derived_key("payment-sim"))
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# Where the adapters find the simulators of the outside systems (development and tests only):
+# each adapter's own base URL setting defaults to a path under it; the test suite points it at a
+# loopback server (tests/loopback.py).
+SIMULATOR_BASE_URL = os.environ.get("SIMULATOR_BASE_URL", "" if PRODUCTION else f"{PUBLIC_BASE_URL.rstrip('/')}/sim")
 ORDER_TTL_MINUTES = 30
 # An organization's order waits longer: a bank transfer takes days to arrive and be confirmed.
 BANK_TRANSFER_ACCOUNT = os.environ.get(

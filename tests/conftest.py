@@ -44,6 +44,32 @@ def fresh_redis():
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session")
+def simulator_server():
+    """The simulators on a loopback port for the whole session (see tests/loopback.py)."""
+    from django.conf import settings
+
+    from tests.loopback import LoopbackServer
+
+    server = LoopbackServer()
+    server.start()
+    settings.SIMULATOR_BASE_URL = f"{server.url}/sim"
+    os.environ["SIMULATOR_BASE_URL"] = settings.SIMULATOR_BASE_URL  # inherited by worker processes
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def simulators(request, simulator_server):
+    """Each test's database connection is the simulators' for its duration; a test that may not
+    touch the database gets a simulator that may not either."""
+    from django.db import connections
+
+    simulator_server.share(connections["default"])
+    yield simulator_server
+    simulator_server.unshare()
+
+
 @pytest.fixture
 def worker(tmp_path):
     """Start real worker processes on the test database and the suite's Redis database. Their
