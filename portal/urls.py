@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from health_check.views import HealthCheckView
 
 from portal import views
 
@@ -13,11 +12,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("products/<slug:slug>/", views.product_detail, name="product_detail"),
     path("text-size/", views.text_size, name="text_size"),
-    path(
-        "health/",
-        HealthCheckView.as_view(checks=["health_check.checks.Database", "health_check.checks.Cache"]),
-        name="health",
-    ),
+    path("health/", views.Readiness.as_view(), name="health"),
+    path("health/live/", views.liveness, name="health_live"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("claims.api", "claims_api"))),
     path("claims/", include("claims.views")),
@@ -29,4 +25,4 @@ if settings.SIMULATORS_ENABLED:
     urlpatterns.append(path("sim/", include("portal.simulators.urls")))
 
 handler404 = "portal.views.not_found"
-handler500 = "portal.views.server_error"
+handler500 = "portal.errors.server_error"

@@ -1,9 +1,13 @@
-"""Public pages: the programs on sale, a product's terms, the large-text switch."""
+"""Public pages: the programs on sale, a product's terms, the large-text switch; health probes."""
 
-from django.http import HttpResponseRedirect
+import asyncio
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from health_check.views import HealthCheckView
 
 from enrollment import selectors
 from portal.context_processors import LARGE_TEXT_COOKIE
@@ -38,7 +42,30 @@ def not_found(request, exception=None):
     return render(request, "portal/error.html", {"title": "页面不存在", "message": "您访问的页面不存在或已下线。"}, status=404)
 
 
-def server_error(request):
-    return render(
-        request, "portal/error.html", {"title": "服务暂时不可用", "message": "系统繁忙，请稍后再试。"}, status=500
-    )
+class Readiness(HealthCheckView):
+    """``/health/``: the database and the cache, 200 or 503 (with ``Retry-After``), as JSON when the
+    request prefers it (``Accept: application/json`` or ``?format=json``) and as plain text for
+    anything else (curl, load balancers, browsers)."""
+
+    checks = ("health_check.checks.Database", "health_check.checks.Cache")
+
+    async def get(self, request, *args, **kwargs):
+        with self.get_executor() as executor:
+            self.results = await asyncio.gather(*(check.get_result(executor) for check in self.get_checks()))
+        status = 503 if any(result.error for result in self.results) else 200
+        wanted = request.GET.get("format") or request.get_preferred_type(["text/plain", "application/json"])
+        if wanted in ("json", "application/json"):
+            response = self.render_to_response_json(status)
+        else:
+            response = self.render_to_response_text(status)
+        if status == 503:
+            response["Retry-After"] = str(settings.RETRY_AFTER_SECONDS)
+        return response
+
+
+def liveness(request):
+    """``/health/live/``: the process answers; touches neither the database nor the cache (a
+    restart would not cure their outage, so it is no reason to restart)."""
+    response = HttpResponse("ok\n", content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    return response

@@ -82,8 +82,8 @@ ROUTES: dict[str, Route] = {
     "home": Route(everyone(), page=True),
     "product_detail": Route(everyone(), args=lambda w: [w.version.slug], page=True),
     "text_size": Route(everyone(), method="POST", data=lambda w: {"size": "large", "next": "/"}),
-    # TODO(issue 18): answers 500 unless the request accepts JSON; drop the header once fixed.
-    "health": Route(everyone(), headers={"HTTP_ACCEPT": "application/json"}),
+    "health": Route(everyone()),
+    "health_live": Route(everyone()),
     # Sign-in and real-name binding
     "enrollment:login": Route(everyone(), page=True),
     "enrollment:send_code": Route(everyone(), method="POST", data=lambda w: {"phone": "13900000099"}),

@@ -56,6 +56,20 @@ def test_htmx_is_served_from_our_own_static_files(client, products):
     assert "<script>" not in page  # no inline script: the CSP would block it
 
 
-def test_health_endpoint_checks_database_and_cache(client):
+def test_health_answers_every_accept_header(client):
+    """Issue 18: curl's default and load balancers' probes used to get 500 (TemplateDoesNotExist)."""
+    for accept in (None, "*/*", "text/html", "text/plain", "text/html,application/xhtml+xml;q=0.9"):
+        response = client.get("/health/", **({"HTTP_ACCEPT": accept} if accept else {}))
+        assert response.status_code == 200, accept
+        assert response["Content-Type"].startswith("text/plain")
+        assert "Database(alias='default'): OK" in response.content.decode()
     response = client.get("/health/", HTTP_ACCEPT="application/json")
-    assert response.status_code == 200
+    assert response.status_code == 200 and response.json() == {
+        "Database(alias='default')": "OK", "Cache(alias='default')": "OK"}
+    assert client.get("/health/?format=json").json()["Cache(alias='default')"] == "OK"
+
+
+def test_liveness_touches_neither_database_nor_cache(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/health/live/")
+    assert response.status_code == 200 and response.content == b"ok\n"
