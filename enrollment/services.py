@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from datetime import timedelta
 from decimal import Decimal
@@ -37,6 +38,8 @@ from enrollment.models import (
 )
 from enrollment.selectors import PersonInput
 from portal import crypto
+
+logger = logging.getLogger(__name__)
 
 PRODUCTS_FILE = Path(__file__).resolve().parent / "data" / "products.json"
 
@@ -422,6 +425,17 @@ def renewal_revoke(*, resident: Resident, authorization: RenewalAuthorization) -
         payments.provider().terminate_agreement(agreement_no=authorization.agreement_no)
 
 
+def _renewal_notice(*, phone: str, person, version: ProductVersion, amount) -> None:
+    """The payer is told before the withholding charge (SMS template ``renewal_notice``)."""
+    from portal import sms
+
+    try:
+        sms.send(phone=phone, template="renewal_notice", name=person.name, product=version.name, amount=f"{amount:.2f}",
+                 date=f"{timezone.localdate():%Y-%m-%d}")
+    except sms.SmsError:
+        logger.warning("renewal notice for order of version %s not sent", version.slug)
+
+
 def renewal_orders_create(*, version: ProductVersion) -> list[Order]:
     """When ``version`` opens for sale: one renewal order per consenting person not yet covered,
     charged by withholding. Revoked authorizations are skipped; a person who bought meanwhile
@@ -466,6 +480,8 @@ def renewal_orders_create(*, version: ProductVersion) -> list[Order]:
             if _constraint(exc) != "one_live_policy_per_person_year":
                 raise
             continue  # already covered for this year through another channel
+        if authorization.resident.phone:
+            _renewal_notice(phone=authorization.resident.phone, person=person, version=version, amount=price)
         billing.renewal_withhold(order=order, agreement_no=authorization.agreement_no)
         orders.append(order)
     return orders

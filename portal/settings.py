@@ -97,6 +97,8 @@ INSTALLED_APPS = [
     "axes",
     "portal",
     "portal.simulators",
+    "portal.integrations.sms",
+    "portal.integrations.sms.simulator",
     "enrollment",
     "claims",
     "supervision",
@@ -206,6 +208,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "expire-orders": {"task": "enrollment.tasks.expire_orders", "schedule": 60.0},
     "reconcile-orders": {"task": "enrollment.tasks.reconcile_orders", "schedule": 300.0},
     "create-renewal-orders": {"task": "enrollment.tasks.create_renewal_orders", "schedule": 24 * 3600.0},
+    "pull-sms-receipts": {"task": "portal.integrations.sms.tasks.pull_sms_receipts", "schedule": 60.0},
 }
 
 # --- Auth and security --------------------------------------------------------------------------
@@ -314,10 +317,8 @@ RETRY_AFTER_SECONDS = int(os.environ.get("RETRY_AFTER_SECONDS", "30"))
 # External systems. "simulator" uses the local simulators in portal/simulators (development,
 # tests, demos); production names the real adapters and their endpoints and credentials.
 SIMULATORS_ENABLED = env_bool("SIMULATORS_ENABLED", not PRODUCTION)
-SMS_BACKEND = os.environ.get("SMS_BACKEND", "simulator")  # simulator | http
-SMS_API_URL = os.environ.get("SMS_API_URL", "")
-SMS_APP_KEY = os.environ.get("SMS_APP_KEY", "")
-SMS_APP_SECRET = os.environ.get("SMS_APP_SECRET", "")
+if SIMULATORS_ENABLED:  # the Tencent SDK signs a Host with the simulator's path in it
+    MIDDLEWARE.insert(0, "portal.integrations.sms.simulator.middleware.endpoint_host")
 REGISTRY_BACKEND = os.environ.get("REGISTRY_BACKEND", "simulator")  # simulator | http
 REGISTRY_API_URL = os.environ.get("REGISTRY_API_URL", "")
 REGISTRY_APP_KEY = os.environ.get("REGISTRY_APP_KEY", "")
@@ -333,6 +334,18 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # loopback server (tests/loopback.py).
 SIMULATOR_BASE_URL = os.environ.get("SIMULATOR_BASE_URL", "" if PRODUCTION else f"{PUBLIC_BASE_URL.rstrip('/')}/sim")
 ORDER_TTL_MINUTES = 30
+
+# --- SMS: Tencent Cloud SMS (portal/integrations/sms; README "SMS") ---------------------------------
+# Read at call time by portal/integrations/sms/conf.py, which also lists what production lacks. An
+# empty SMS_ENDPOINT is sms.tencentcloudapi.com in production and the SMS simulator elsewhere.
+SMS_ENDPOINT = os.environ.get("SMS_ENDPOINT", "")
+SMS_SECRET_ID = os.environ.get("SMS_SECRET_ID", "" if PRODUCTION else "AKIDportalsmssimulator0000000000000")
+SMS_SECRET_KEY = os.environ.get("SMS_SECRET_KEY", "" if PRODUCTION else _derived_key("sms-sim"))
+SMS_SDK_APP_ID = os.environ.get("SMS_SDK_APP_ID", "" if PRODUCTION else "1400000001")
+SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "惠民保")
+SMS_REGION = os.environ.get("SMS_REGION", "ap-guangzhou")
+SMS_TEMPLATE_IDS = os.environ.get("SMS_TEMPLATE_IDS", "")  # name:id,name:id (approved templates)
+SMS_TIMEOUT_SECONDS = int(os.environ.get("SMS_TIMEOUT_SECONDS", "5"))
 # An organization's order waits longer: a bank transfer takes days to arrive and be confirmed.
 BANK_TRANSFER_ACCOUNT = os.environ.get(
     "BANK_TRANSFER_ACCOUNT", "户名：承保公司（示例）· 开户行：示例银行 · 账号：0000 0000 0000 0000（待承保公司提供）")

@@ -22,7 +22,10 @@ urlpatterns = [
 ]
 
 if settings.SIMULATORS_ENABLED:
-    urlpatterns.append(path("sim/", include("portal.simulators.urls")))
+    urlpatterns += [
+        path("sim/sms/", include("portal.integrations.sms.simulator.urls")),
+        path("sim/", include("portal.simulators.urls")),
+    ]
 
 handler404 = "portal.views.not_found"
 handler500 = "portal.errors.server_error"

@@ -146,7 +146,8 @@ ROUTES: dict[str, Route] = {
     "claims_api:settlements": Route(everyone(UNSIGNED), method="POST"),
     "claims_api:settlement_reversal": Route(everyone(UNSIGNED), args=lambda w: ["S-NONE"], method="POST"),
     # Simulators of the outside systems (development and tests only; never routed in production)
-    "simulators:sms_outbox": Route(everyone()),
+    "sms_simulator:outbox": Route(everyone()),
+    "sms_simulator:api": Route(everyone(), method="POST"),  # Tencent answers 200 with Response.Error
     "simulators:payment_api": Route(everyone(UNSIGNED), args=lambda w: ["query"], method="POST"),
     "simulators:cashier": Route(everyone(), args=lambda w: [w.sim_transaction]),
 }

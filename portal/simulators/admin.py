@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from enrollment import idnumber
 from portal import crypto
 from portal.simulators import roster
-from portal.simulators.models import RosterEntry, SimAgreement, SimPayment, SimRefund, SmsMessage
+from portal.simulators.models import RosterEntry, SimAgreement, SimPayment, SimRefund
 
 
 class RosterUploadForm(forms.Form):
@@ -77,11 +77,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-@admin.register(SmsMessage)
-class SmsMessageAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "template", "sent_at"]
 
 
 @admin.register(SimPayment)

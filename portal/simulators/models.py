@@ -12,23 +12,6 @@ from django.db import models
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
-class SmsMessage(models.Model):
-    """The SMS simulator's outbox: what a phone would have received."""
-
-    phone = models.CharField("手机号", max_length=11, db_index=True)
-    template = models.CharField("模板", max_length=40)
-    body = models.TextField("内容")
-    message_id = models.CharField("消息编号", max_length=64, unique=True)
-    sent_at = models.DateTimeField("发送时间", auto_now_add=True)
-
-    class Meta:
-        verbose_name = verbose_name_plural = "短信（模拟网关）"
-        ordering = ["-sent_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.phone[:3]}****{self.phone[-4:]} {self.template}"
-
-
 class RegistryStatus(models.TextChoices):
     IN_FORCE = "in_force", "参保缴费正常"
     NOT_INSURED = "not_insured", "未参保"

@@ -5,6 +5,5 @@ from django.urls import include, path
 app_name = "simulators"
 
 urlpatterns = [
-    path("sms/", include("portal.simulators.sms_views")),
     path("pay/", include("portal.simulators.payment_views")),
 ]

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from enrollment import services
 from enrollment.models import Order, Policy, ProductVersion
-from portal.simulators.models import SmsMessage
+from portal.integrations.sms.simulator.models import SmsMessage
 from tests.factories import MOTHER_ID, SELF_ID, roster
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,7 +35,7 @@ def test_resident_buys_for_self_and_a_parent_and_downloads_the_e_policy(phone, o
     phone.get_by_label("手机号").fill(PHONE)
     phone.get_by_role("button", name="获取验证码").click()
     phone.get_by_text("验证码已发送至 138****5678").wait_for()
-    code = re.search(r"(\d{6})", SmsMessage.objects.get(phone=PHONE).body).group(1)
+    code = re.search(r"(\d{6})", SmsMessage.objects.to(PHONE).get().body).group(1)
     phone.get_by_label("验证码").fill(code)
     phone.get_by_role("button", name="登录").click()
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from enrollment import accounts
 from enrollment.models import Person, Resident, SmsCode
-from portal.simulators.models import SmsMessage
+from portal.integrations.sms.simulator.models import SmsMessage
 from tests.factories import MOTHER_ID, SELF_ID, make_resident
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ PHONE = "13812345678"
 
 
 def last_code(phone=PHONE) -> str:
-    return re.search(r"验证码为(\d{6})", SmsMessage.objects.filter(phone=phone).latest("sent_at").body).group(1)
+    return re.search(r"验证码为(\d{6})", SmsMessage.objects.to(phone).latest("sent_at").body).group(1)
 
 
 def send(client, phone=PHONE, **extra):
@@ -205,6 +205,6 @@ def test_logout_is_post_only(client, signed_in_unbound):
 def test_the_sms_outbox_masks_numbers_unless_asked_for_one(client, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         send(client)
-    page = client.get(reverse("simulators:sms_outbox")).content.decode()
+    page = client.get(reverse("sms_simulator:outbox")).content.decode()
     assert "138****5678" in page and PHONE not in page
-    assert PHONE in client.get(reverse("simulators:sms_outbox") + f"?phone={PHONE}").content.decode()
+    assert PHONE in client.get(reverse("sms_simulator:outbox") + f"?phone={PHONE}").content.decode()

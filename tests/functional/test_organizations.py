@@ -249,7 +249,8 @@ def test_staff_record_a_donation_and_allocate_from_the_fund(client, products):
 def test_a_ticket_opened_for_the_organization_is_shared_with_its_other_members(client, employer, manager,
                                                                               django_capture_on_commit_callbacks):
     from claims.models import Claim
-    from portal.simulators.models import SmsMessage
+    from portal.integrations.sms import template_id
+    from portal.integrations.sms.simulator.models import SmsMessage
     from supervision import services as service
     from supervision.models import Ticket
 
@@ -287,5 +288,5 @@ def test_a_ticket_opened_for_the_organization_is_shared_with_its_other_members(c
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("admin:supervision_ticket_reply", args=[ticket.pk]),
                     {"body": "请设为文本格式", "status": "resolved"})
-    assert SmsMessage.objects.filter(phone=manager.phone, template="ticket_replied").exists()
+    assert SmsMessage.objects.to(manager.phone).filter(template_id=template_id("ticket_replied")).exists()
     assert Ticket.objects.filter(organization=employer).count() == 1

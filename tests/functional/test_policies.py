@@ -6,6 +6,8 @@ from django.urls import reverse
 
 from enrollment import billing, services
 from enrollment.models import Policy, ProductVersion, RenewalAuthorization
+from portal.integrations.sms import template_id
+from portal.integrations.sms.simulator.models import SmsMessage
 from portal.simulators import payment as provider
 from portal.simulators.models import SimAgreement, SimPayment
 from tests.factories import (
@@ -142,6 +144,8 @@ def test_renewal_orders_are_charged_for_consenting_people_only(client, weihai_pa
     assert len(orders) == 1
     renewed = Policy.objects.get(version=version)
     assert renewed.person == spouse.person and renewed.status == Policy.ACTIVE and renewed.channel == "renewal"
+    notice = SmsMessage.objects.to(weihai_paid.resident.phone).get(template_id=template_id("renewal_notice"))
+    assert f"{spouse.person.name}的{version.name}将自动续保，保费{renewed.premium}元" in notice.body
     assert services.renewal_orders_create(version=version) == []  # never charged twice
 
 

@@ -7,7 +7,8 @@ from django.db import IntegrityError, transaction
 
 from claims import selectors, services
 from claims.models import Claim, ClaimLine, Settlement
-from portal.simulators.models import SmsMessage
+from portal.integrations.sms import template_id
+from portal.integrations.sms.simulator.models import SmsMessage
 from tests.factories import (
     SELF_ID,
     active_policy,
@@ -59,8 +60,8 @@ def test_a_reviewer_approves_a_held_claim_and_the_resident_is_told_by_sms(
     with django_capture_on_commit_callbacks(execute=True):
         claim = services.claim_approve(claim_id=claim.pk, user=reviewer, note="票据齐全")
     assert claim.state == Claim.APPROVED and claim.first_approver == reviewer
-    sms = SmsMessage.objects.get(template="payout_approved")
-    assert sms.phone == policy.order.resident.phone and "17200.00" in sms.body
+    sms = SmsMessage.objects.get(template_id=template_id("payout_approved"))
+    assert SmsMessage.objects.to(policy.order.resident.phone).get() == sms and "17200.00" in sms.body
 
 
 def test_a_large_payout_needs_a_second_approver_who_is_someone_else(source, policy, reviewer, approver, settings):

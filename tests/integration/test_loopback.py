@@ -4,12 +4,14 @@ import urllib.request
 
 from django.conf import settings
 
-from portal.simulators.models import SmsMessage
+from portal.crypto import blind_index
+from portal.integrations.sms.simulator.models import SmsMessage
 
 
 def test_a_simulator_reads_what_the_test_wrote_over_http(db):
-    SmsMessage.objects.create(phone="13800000009", template="login_code", body="【惠民保】回环测试 123456",
-                              message_id="SIM-LOOPBACK")
+    SmsMessage.objects.create(phone_hash=blind_index("13800000009"), phone_masked="138****0009", template_id="1",
+                              report_status="SUCCESS", report_description="", body="【惠民保】回环测试 123456",
+                              serial_no="SIM-LOOPBACK")
     assert settings.SIMULATOR_BASE_URL.startswith("http://127.0.0.1:")
     with urllib.request.urlopen(f"{settings.SIMULATOR_BASE_URL}/sms/?phone=13800000009", timeout=5) as response:
         page = response.read().decode()
@@ -17,4 +19,4 @@ def test_a_simulator_reads_what_the_test_wrote_over_http(db):
 
 
 def test_the_simulators_writes_are_rolled_back_with_the_test(db):
-    assert not SmsMessage.objects.filter(message_id="SIM-LOOPBACK").exists()
+    assert not SmsMessage.objects.filter(serial_no="SIM-LOOPBACK").exists()

@@ -25,7 +25,9 @@ from enrollment.models import (
     Policy,
 )
 from enrollment.selectors import PersonInput
-from portal.simulators.models import SmsMessage
+from portal.crypto import blind_index
+from portal.integrations.sms import template_id
+from portal.integrations.sms.simulator.models import SmsMessage
 from tests.factories import MOTHER_ID, SELF_ID, UNINSURED_ID, active_policy, make_id, make_resident, roster
 
 IN_SALES_WINDOW = "2025-06-15 10:00 +08:00"
@@ -288,8 +290,8 @@ def test_fix_drop_confirm_and_pay_by_bank_transfer(employer):
     assert outcome(beneficiaries) == {2: ("issued", ""), 3: ("issued", ""), 4: ("dropped", "dropped")}
 
     assert lists.beneficiaries_notify(list_id=beneficiaries.pk) == 2
-    texts = list(SmsMessage.objects.filter(template="policy_gifted").values_list("phone", "body"))
-    assert {phone for phone, _ in texts} == {"13700000001", "13700000002"}
+    texts = list(SmsMessage.objects.filter(template_id=template_id("policy_gifted")).values_list("phone_hash", "body"))
+    assert {phone for phone, _ in texts} == {blind_index("13700000001"), blind_index("13700000002")}
     assert all("武威市示例建材有限公司" in text for _, text in texts)
 
 

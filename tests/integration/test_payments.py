@@ -13,8 +13,10 @@ from django.urls import reverse
 from enrollment import billing, payments, services
 from enrollment.models import Order, Payment, PaymentNotification, Policy
 from enrollment.selectors import PersonInput
+from portal.integrations.sms import template_id
+from portal.integrations.sms.simulator.models import SmsMessage
 from portal.simulators import payment as provider
-from portal.simulators.models import RosterEntry, SimPayment, SmsMessage
+from portal.simulators.models import RosterEntry, SimPayment
 from tests.factories import (
     MOTHER_ID,
     SELF_ID,
@@ -74,7 +76,7 @@ def test_a_signed_notification_pays_the_order_and_activates_every_policy(client,
     assert order.status == Order.PAID and order.paid_at is not None
     assert set(order.policies.values_list("status", flat=True)) == {Policy.ACTIVE}
     assert Payment.objects.get(order=order).transaction_id == trade.transaction_id
-    assert SmsMessage.objects.filter(template="policy_issued").count() == 2
+    assert SmsMessage.objects.filter(template_id=template_id("policy_issued")).count() == 2
     assert PaymentNotification.objects.get().outcome == "applied"
 
 

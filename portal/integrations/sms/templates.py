@@ -1,0 +1,49 @@
+"""Every text message the portal sends: one approved template each, listed here and nowhere else.
+
+Tencent Cloud SMS sends only templates its reviewers approved (模板): the portal names a template by
+its id and fills its numbered variables ``{1}``, ``{2}``… with ``TemplateParamSet``; it never sends
+free text. ``TEMPLATES`` maps the portal's name for a message to the approved text and the order of
+its parameters. The ids below are the ones registered with the SMS simulator; a real account gets
+its own ids on approval and names them in ``SMS_TEMPLATE_IDS`` (``name:id,name:id``), see ``conf.py``.
+
+A sign-in code is at most 6 digits (Tencent's rule for verification-code variables).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    template_id: str
+    text: str  # the approved text, variables {1}, {2}, …
+    params: tuple[str, ...]  # the keyword arguments of send(), in variable order
+
+
+TEMPLATES: dict[str, Template] = {
+    t.name: t
+    for t in (
+        Template("login_code", "2301001", "您的登录验证码为{1}，5分钟内有效，请勿泄露。", ("code",)),
+        Template("policy_issued", "2301002", "{1}的{2}保单已生效，保单号{3}，可在“我的保单”查看电子保单。",
+                 ("name", "product", "policy")),
+        Template("policy_gifted", "2301003", "{1}为{2}投保的{3}已生效，保单号{4}。登录后可在“我的保单”查看电子保单。",
+                 ("payer", "name", "product", "policy")),
+        Template("payment_received", "2301004", "您的订单{1}已支付{2}元（{3}），保单生效后另行通知。",
+                 ("order", "amount", "channel")),
+        Template("payout_approved", "2301005", "您的理赔已审核通过，赔付{1}元，将支付至您的账户。", ("amount",)),
+        Template("ticket_replied", "2301006", "您的工单{1}有新的客服回复，请登录后在“客服与投诉”查看。", ("number",)),
+        Template("renewal_notice", "2301007", "{1}的{2}将自动续保，保费{3}元将于{4}扣款，如需取消请登录“我的保单”。",
+                 ("name", "product", "amount", "date")),
+        Template("renewal_refused", "2301008", "{1}的{2}未能自动续保：{3}。详情请登录“我的保单”查看。",
+                 ("name", "product", "reason")),
+    )
+}
+
+
+def render(template: Template, values: list[str]) -> str:
+    text = template.text
+    for number, value in enumerate(values, start=1):
+        text = text.replace(f"{{{number}}}", value)
+    return text
