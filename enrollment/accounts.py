@@ -1,4 +1,4 @@
-"""Resident sign-in with a one-time SMS code, and real-name binding.
+"""Resident sign-in with a one-time SMS code (real-name binding: ``enrollment.identity``).
 
 Codes: 6 digits from ``secrets``, stored only as an HMAC (keyed with the blind-index key), valid for
 5 minutes, 5 tries; a new code kills the older ones. Sending is rate-limited in Redis (Django's
@@ -18,7 +18,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from enrollment import idnumber, services
 from enrollment.models import Resident, SmsCode
 from portal import crypto, sms
 
@@ -134,29 +133,3 @@ def _resident_for(phone: str) -> Resident:
             return Resident.objects.create(user=user, phone=phone)
     except IntegrityError:
         return Resident.objects.select_related("user", "person").get(phone=phone)
-
-
-@transaction.atomic
-def resident_bind(*, resident: Resident, name: str, id_number: str) -> Resident:
-    """Real-name binding: the account is this person's, once and for all."""
-    name = (name or "").strip()
-    if not NAME.match(name):
-        raise AccountError("name_invalid", "请填写与身份证一致的姓名（2至30个汉字或字母）。", "name")
-    try:
-        parsed = idnumber.parse(id_number)
-    except idnumber.IdNumberError as exc:
-        raise AccountError(exc.code, exc.message, "id_number") from None
-    resident = Resident.objects.select_for_update().get(pk=resident.pk)
-    if resident.person_id is not None:
-        if resident.person.id_hash == crypto.blind_index(parsed.number):
-            return resident
-        raise AccountError("already_bound", "该账户已完成实名认证，不能更换为他人。", "id_number")
-    person = services.person_get_or_create(name=name, id_number=parsed.number)
-    if person.name != name:
-        raise AccountError("name_mismatch", "姓名与该身份证号已登记的姓名不一致，请核对。", "name")
-    if Resident.objects.filter(person=person).exclude(pk=resident.pk).exists():
-        raise AccountError("person_bound_elsewhere", "该身份证号已绑定其他手机号账户，请使用原账户登录或联系客服。", "id_number")
-    resident.person = person
-    resident.bound_at = timezone.now()
-    resident.save(update_fields=["person", "bound_at"])
-    return resident

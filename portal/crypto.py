@@ -31,3 +31,12 @@ def decrypt(token: str) -> str:
 
 def blind_index(value: str) -> str:
     return hmac.new(settings.BLIND_INDEX_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def encrypt_bytes(value: bytes) -> bytes:
+    """A file's content sealed with the same key ring (Fernet token, URL-safe base64)."""
+    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).encrypt(value)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).decrypt(token)

@@ -2,7 +2,8 @@
 
 
 def ensure(app_label: str, roles: dict[str, list[str]], apps=None) -> None:
-    """Make (or reset) each role's group with exactly its permissions among the app's. Works with a
+    """Make (or reset) each role's group with exactly its permissions among the app's (its other
+    apps' permissions are left alone). Works with a
     migration's historical ``apps`` and again where a database was emptied (transactional tests)."""
     from django.apps import apps as global_apps
     from django.contrib.auth.management import create_permissions
@@ -19,4 +20,6 @@ def ensure(app_label: str, roles: dict[str, list[str]], apps=None) -> None:
     Permission = apps.get_model("auth", "Permission")  # noqa: N806
     for name, codenames in roles.items():
         group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames))
+        # Only this app's permissions are reset: a role may hold permissions of several apps.
+        group.permissions.remove(*group.permissions.filter(content_type__app_label=app_label))
+        group.permissions.add(*Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames))

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "portal.simulators",
     "portal.integrations.sms",
     "portal.integrations.sms.simulator",
+    "portal.integrations.identity.simulator",
     "enrollment",
     "claims",
     "supervision",
@@ -354,6 +355,28 @@ GROUP_ORDER_TTL_HOURS = int(os.environ.get("GROUP_ORDER_TTL_HOURS", "72"))
 CLAIM_AUTO_APPROVE_LIMIT = Decimal(os.environ.get("CLAIM_AUTO_APPROVE_LIMIT", "10000.00"))
 # Payouts above this need a second approver who is not the first (four eyes).
 CLAIM_SECOND_APPROVAL_LIMIT = Decimal(os.environ.get("CLAIM_SECOND_APPROVAL_LIMIT", "50000.00"))
+
+# --- Identity and privacy (issue 12): real-name verification, least disclosure, daily caps --------
+# Tencent Cloud faceid (IdCardVerification, PhoneVerification) through its SDK; see
+# portal/integrations/identity/conf.py. Empty base URL: the simulator outside production, Tencent's
+# endpoint in production.
+IDENTITY_BASE_URL = os.environ.get("IDENTITY_BASE_URL", "")
+IDENTITY_SECRET_ID = os.environ.get("IDENTITY_SECRET_ID", "" if PRODUCTION else "AKIDsimulatorFaceid0000000000000000")
+IDENTITY_SECRET_KEY = os.environ.get("IDENTITY_SECRET_KEY", "" if PRODUCTION else _derived_key("faceid-sim"))
+IDENTITY_REGION = os.environ.get("IDENTITY_REGION", "ap-guangzhou")
+IDENTITY_TIMEOUT_SECONDS = float(os.environ.get("IDENTITY_TIMEOUT_SECONDS", "5"))
+# Verification calls: per account a day, failed checks per ID number a day, per IP address an hour.
+IDENTITY_CHECKS_PER_ACCOUNT_DAY = int(os.environ.get("IDENTITY_CHECKS_PER_ACCOUNT_DAY", "10"))
+IDENTITY_FAILURES_PER_ID_DAY = int(os.environ.get("IDENTITY_FAILURES_PER_ID_DAY", "5"))
+IDENTITY_CHECKS_PER_IP_HOUR = int(os.environ.get("IDENTITY_CHECKS_PER_IP_HOUR", "30"))
+# Checks of other people's eligibility: the live purchase check per account (a day, and a burst a
+# minute), list rows validated per organization and per individual donor a day.
+PERSON_CHECKS_PER_ACCOUNT_DAY = int(os.environ.get("PERSON_CHECKS_PER_ACCOUNT_DAY", "60"))
+PERSON_CHECKS_PER_ACCOUNT_MINUTE = int(os.environ.get("PERSON_CHECKS_PER_ACCOUNT_MINUTE", "12"))
+LIST_ROWS_PER_ORGANIZATION_DAY = int(os.environ.get("LIST_ROWS_PER_ORGANIZATION_DAY", "100000"))
+LIST_ROWS_PER_DONOR_DAY = int(os.environ.get("LIST_ROWS_PER_DONOR_DAY", "50"))
+# Organization invitations sent a day per organization.
+INVITATIONS_PER_ORGANIZATION_DAY = int(os.environ.get("INVITATIONS_PER_ORGANIZATION_DAY", "30"))
 
 PORTAL_NAME = os.environ.get("PORTAL_NAME", "惠民保参保与理赔服务平台")
 SAMPLE_PLAN_LABEL = "示例方案（参数待主管部门确认）"

@@ -43,6 +43,13 @@ def roster(id_number, name, status="in_force", region=None, category="resident",
     )
 
 
+def carrier_line(phone, id_number, name, isp="移动"):
+    """The simulated carrier's record: ``phone`` is registered to this name and ID number."""
+    from portal.integrations.identity.simulator import carrier
+
+    return carrier.line_set(phone=phone, id_number=id_number, name=name, isp=isp)
+
+
 def make_resident(phone="13800000001", name="张桂兰", id_number=SELF_ID) -> Resident:
     user = User.objects.create_user(username=f"p:{phone}")
     user.set_unusable_password()
@@ -107,10 +114,12 @@ def staff_user(username="reviewer", *groups, superuser=False):
     from django.contrib.auth.models import Group
 
     from claims import roles as claims_roles
+    from enrollment import roles as enrollment_roles
     from supervision import roles as supervision_roles
 
     claims_roles.ensure()  # a transactional test empties the tables the migrations filled
     supervision_roles.ensure()
+    enrollment_roles.ensure()
     user = User.objects.create_user(username=username, password="staff-pass-2025", is_staff=True,
                                     is_superuser=superuser)
     user.groups.set(Group.objects.filter(name__in=groups))

@@ -89,6 +89,7 @@ ROUTES: dict[str, Route] = {
     "enrollment:send_code": Route(everyone(), method="POST", data=lambda w: {"phone": "13900000099"}),
     "enrollment:logout": Route(everyone(), method="POST"),
     "enrollment:bind": Route({"default": OK, ANONYMOUS: LOGIN, **{s: DENIED for s in STAFF}}, page=True),
+    "enrollment:bind_appeal": Route({"default": OK, ANONYMOUS: LOGIN, **{s: DENIED for s in STAFF}}, page=True),
     # Buying
     "enrollment:buy_plan": Route(everyone(), args=lambda w: [w.version.slug], page=True),
     "enrollment:buy_people": Route(residents_only(), args=lambda w: [w.version.slug, w.plan.code], page=True),
@@ -150,6 +151,9 @@ ROUTES: dict[str, Route] = {
     "sms_simulator:api": Route(everyone(), method="POST"),  # Tencent answers 200 with Response.Error
     "simulators:payment_api": Route(everyone(UNSIGNED), args=lambda w: ["query"], method="POST"),
     "simulators:cashier": Route(everyone(), args=lambda w: [w.sim_transaction]),
+    # Tencent Cloud API 3.0 answers a request it cannot authenticate with HTTP 200 and an AuthFailure
+    # error in the body (the SDK reads it from there).
+    "simulators:identity:api": Route(everyone(), method="POST"),
 }
 
 # The admin's generated routes, checked as a family: the anonymous are sent to its sign-in, residents

@@ -7,6 +7,7 @@
 - ``orders``: Order, Policy, Payment, Refund, PaymentNotification, RenewalAuthorization
 - ``organizations``: Organization, OrganizationMember, Campaign, BeneficiaryList, BeneficiaryRow
 - ``fund``: CharityFund, FundEntry
+- ``identity``: VerificationAttempt, IdentityAppeal
 """
 
 from enrollment.models.accounts import (
@@ -20,6 +21,7 @@ from enrollment.models.accounts import (
 )
 from enrollment.models.base import MONEY, RATIO
 from enrollment.models.fund import CharityFund, FundEntry
+from enrollment.models.identity import IdentityAppeal, VerificationAttempt
 from enrollment.models.orders import (
     Channel,
     Order,
@@ -55,7 +57,7 @@ from enrollment.models.products import (
 __all__ = [
     "CLOSE_RELATIONS", "MONEY", "RATIO", "BeneficiaryList", "BeneficiaryRow", "Campaign", "CampaignKind", "Channel",
     "CharityFund", "CoInsurer", "Consent", "ConsentText", "CoveredField", "DeductibleGroup", "FamilyMember",
-    "FundEntry", "Order", "Organization", "OrganizationMember", "Payment", "PaymentMethod", "PaymentNotification",
+    "FundEntry", "IdentityAppeal", "Order", "Organization", "OrganizationMember", "Payment", "PaymentMethod", "PaymentNotification",
     "Person", "PersonQuerySet", "Plan", "Policy", "PriceBand", "ProductVersion", "Program", "RatioBand", "Refund", "Relation",
-    "RenewalAuthorization", "Resident", "Responsibility", "SmsCode", "VisitType",
+    "RenewalAuthorization", "Resident", "Responsibility", "SmsCode", "VerificationAttempt", "VisitType",
 ]

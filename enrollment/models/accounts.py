@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pghistory
 from django.db import models
 
 from enrollment.models.persons import Person
@@ -9,8 +10,11 @@ from enrollment.models.persons import Person
 # --- Residents and consent ---------------------------------------------------------------------
 
 
+@pghistory.track(pghistory.UpdateEvent("identity", condition=pghistory.AnyChange("person")),
+                 fields=["person", "bound_at"], model_name="ResidentIdentityEvent")
 class Resident(models.Model):
-    """A signed-in account (mobile number), bound by real name to a Person."""
+    """A signed-in account (mobile number), bound by real name to a Person once the verification
+    service confirmed it. Every change of the bound person is recorded with who and why."""
 
     user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="resident")
     phone = models.CharField("手机号", max_length=11, unique=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pghistory
 from django.db import models
 
 from enrollment import idnumber
@@ -16,11 +17,15 @@ class PersonQuerySet(models.QuerySet):
         return self.filter(id_hash=crypto.blind_index(idnumber.normalize(value)))
 
 
+@pghistory.track(pghistory.UpdateEvent(condition=pghistory.AnyChange("name")), fields=["name", "name_verified_at"],
+                 model_name="PersonNameEvent")
 class Person(models.Model):
     """Someone who can be insured; one row per real person, whichever channel brought them.
 
     The ID number is stored encrypted (``id_cipher``) and found by ``id_hash``; only the masked
-    form (first 6 + last 4) is kept in clear, for lists and search.
+    form (first 6 + last 4) is kept in clear, for lists and search. The name of record is the one
+    the verification service confirmed (``name_verified_at``) when the person bound an account;
+    before that, the name a buyer typed that the registry confirmed.
     """
 
     SEX_CHOICES = [("M", "男"), ("F", "女")]
@@ -32,6 +37,7 @@ class Person(models.Model):
     birth_date = models.DateField("出生日期")
     sex = models.CharField("性别", max_length=1, choices=SEX_CHOICES)
     region_code = models.CharField("户籍地区码", max_length=6, db_index=True)
+    name_verified_at = models.DateTimeField("姓名核验时间", null=True, blank=True, editable=False)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
     objects = PersonQuerySet.as_manager()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
@@ -12,7 +14,7 @@ from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from enrollment import accounts
+from enrollment import accounts, identity
 
 
 def _next(request) -> str:
@@ -68,22 +70,66 @@ def logout(request):
     return redirect("/")
 
 
-@login_required
-def bind(request):
-    """Real-name binding: name and ID number, once per account."""
+def _resident(request):
     resident = getattr(request.user, "resident", None)
     if resident is None:
         raise Http404
-    context = {"next": _next(request), "errors": {}, "name": "", "id_number": "", "resident": resident}
+    return resident
+
+
+@login_required
+def bind(request):
+    """Real-name binding: name and ID number checked by the verification service, once per
+    account. When another account holds the ID, the owner proves it with this account's mobile
+    (three-factor) and takes it over; when that cannot pass, he appeals (``bind_appeal``)."""
+    resident = _resident(request)
+    context = {"next": _next(request), "errors": {}, "name": "", "id_number": "", "resident": resident,
+               "phone": accounts.sms.masked_phone(resident.phone)}
     if request.method == "POST":
         context["name"], context["id_number"] = request.POST.get("name", ""), request.POST.get("id_number", "")
+        by_phone = request.POST.get("action") == "phone"
+        bind_with = identity.resident_bind_by_phone if by_phone else identity.resident_bind
         try:
-            accounts.resident_bind(resident=resident, name=context["name"], id_number=context["id_number"])
+            bind_with(resident=resident, name=context["name"], id_number=context["id_number"], ip=_ip(request))
         except accounts.AccountError as exc:
             context["errors"] = {exc.field or "id_number": (exc.code, exc.message)}
-            return render(request, "enrollment/account/bind.html", context, status=422)
+            context["offer_phone"] = exc.code in ("person_bound_elsewhere", "id_checks_exhausted")
+            context["offer_appeal"] = exc.code == "phone_mismatch"
+            status = 429 if exc.code in ("too_many_checks", "id_checks_exhausted") else 422
+            return render(request, "enrollment/account/bind.html", context, status=status)
+        messages.success(request, "实名认证成功。" + ("原绑定该身份证号的账户已解除绑定。" if by_phone else ""))
         return redirect(context["next"] or "/")
     return render(request, "enrollment/account/bind.html", context)
+
+
+class AppealForm(forms.Form):
+    name = forms.CharField(label="姓名", max_length=30)
+    id_number = forms.CharField(label="身份证号", max_length=18)
+    photo = forms.FileField(label="身份证人像面照片", help_text="JPG、PNG 或 PDF，不超过10MB。仅用于本次审核，加密保存。")
+    explanation = forms.CharField(label="情况说明", max_length=500, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 3}),
+                                  help_text="例如：手机号登记在家人名下。")
+
+
+@login_required
+def bind_appeal(request):
+    """An appeal to customer service, with a photo of the ID card, for an owner whose mobile is
+    registered in another name."""
+    resident = _resident(request)
+    form = AppealForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            appeal = identity.appeal_open(resident=resident, **form.cleaned_data)
+        except accounts.AccountError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"申诉已提交（编号{appeal.number}），客服将在3个工作日内审核，结果将以短信通知。")
+            return redirect("enrollment:bind_appeal")
+    if form.errors:
+        status = 422
+    return render(request, "enrollment/account/appeal.html", {
+        "form": form, "appeals": resident.identity_appeals.all()[:10]}, status=status)
 
 
 urlpatterns = [
@@ -91,4 +137,5 @@ urlpatterns = [
     path("login/code/", send_code, name="send_code"),
     path("logout/", logout, name="logout"),
     path("bind/", bind, name="bind"),
+    path("bind/appeal/", bind_appeal, name="bind_appeal"),
 ]

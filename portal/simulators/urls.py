@@ -6,4 +6,5 @@ app_name = "simulators"
 
 urlpatterns = [
     path("pay/", include("portal.simulators.payment_views")),
+    path("identity/", include("portal.integrations.identity.simulator.urls")),
 ]

@@ -1,4 +1,4 @@
-"""Signing in with a mobile number and an SMS code, then binding one's real name."""
+"""Signing in with a mobile number and an SMS code (binding a real name: test_identity.py)."""
 
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -9,9 +9,9 @@ from django.db import connection
 from django.urls import reverse
 
 from enrollment import accounts
-from enrollment.models import Person, Resident, SmsCode
+from enrollment.models import Resident, SmsCode
 from portal.integrations.sms.simulator.models import SmsMessage
-from tests.factories import MOTHER_ID, SELF_ID, make_resident
+from tests.factories import make_resident
 
 pytestmark = pytest.mark.django_db
 PHONE = "13812345678"
@@ -158,42 +158,6 @@ def signed_in_unbound(client, products):
     resident = make_resident(phone=PHONE, id_number=None)
     client.force_login(resident.user)
     return resident
-
-
-def test_binding_a_real_name(client, signed_in_unbound):
-    response = client.post(reverse("enrollment:bind"), {"name": "张桂兰", "id_number": SELF_ID.lower(), "next": "/"})
-    assert response.status_code == 302
-    signed_in_unbound.refresh_from_db()
-    assert signed_in_unbound.person.name == "张桂兰" and signed_in_unbound.bound_at is not None
-
-
-@pytest.mark.parametrize(
-    ("name", "id_number", "message"),
-    [
-        ("张", SELF_ID, "请填写与身份证一致的姓名"),
-        ("张桂兰", SELF_ID[:-1] + ("0" if SELF_ID[-1] != "0" else "1"), "校验位"),
-        ("张桂兰", "62060219750520", "应为18位"),
-        ("", "", "请填写与身份证一致的姓名"),
-    ],
-)
-def test_bad_binding_input_is_refused_with_the_field_named(client, signed_in_unbound, name, id_number, message):
-    response = client.post(reverse("enrollment:bind"), {"name": name, "id_number": id_number})
-    assert response.status_code == 422 and message in response.content.decode()
-    signed_in_unbound.refresh_from_db()
-    assert signed_in_unbound.person is None and not Person.objects.exists()
-
-
-def test_a_person_bound_to_another_account_is_refused(client, signed_in_unbound):
-    make_resident(phone="13900000000", name="李秀英", id_number=MOTHER_ID)
-    response = client.post(reverse("enrollment:bind"), {"name": "李秀英", "id_number": MOTHER_ID})
-    assert response.status_code == 422 and "已绑定其他手机号账户" in response.content.decode()
-
-
-def test_an_account_cannot_be_rebound_to_someone_else(client, products):
-    resident = make_resident(phone=PHONE)
-    client.force_login(resident.user)
-    response = client.post(reverse("enrollment:bind"), {"name": "李秀英", "id_number": MOTHER_ID})
-    assert response.status_code == 422 and "不能更换为他人" in response.content.decode()
 
 
 def test_logout_is_post_only(client, signed_in_unbound):

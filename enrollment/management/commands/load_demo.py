@@ -47,6 +47,7 @@ class Command(BaseCommand):
         self._demo_feed()
         self._demo_giving(f"wuwei-{today.year + 1}-demo", f"weihai-{today.year + 1}-demo")
         self._demo_supervision(today.year + 1)
+        self._demo_carriers()
         self.stdout.write(f"demo staff account: {DEMO_USER} / {DEMO_PASSWORD} at /admin/")
 
     def _demo_supervision(self, year: int) -> None:
@@ -74,6 +75,15 @@ class Command(BaseCommand):
             if group == "保险公司":
                 InsurerStaff.objects.create(user=user, coinsurer=lead)
         self.stdout.write(f"demo supervision accounts: bureau, insurer, service / {DEMO_PASSWORD} at /supervision/")
+
+    def _demo_carriers(self) -> None:
+        """The simulated carriers know two demo mobiles, so the three-factor check can pass (README)."""
+        from portal.integrations.identity.simulator import carrier
+
+        for phone, id_number, name in (("13800000001", "620602197505201231", "张桂兰"),
+                                       ("13800000002", "371002198001011232", "王建国")):
+            carrier.line_set(phone=phone, id_number=id_number, name=name)
+        self.stdout.write("demo carrier records: 13800000001 张桂兰, 13800000002 王建国")
 
     def _demo_feed(self) -> None:
         """A signing key for the settlement API, so the demo can post records (see README)."""

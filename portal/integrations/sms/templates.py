@@ -38,6 +38,13 @@ TEMPLATES: dict[str, Template] = {
                  ("name", "product", "amount", "date")),
         Template("renewal_refused", "2301008", "{1}的{2}未能自动续保：{3}。详情请登录“我的保单”查看。",
                  ("name", "product", "reason")),
+        # Identity and privacy (issue 12)
+        Template("identity_released", "2301101", "您账户绑定的实名信息（{1}）已由本人通过实名核验找回，您的账户已解除实名绑定，"
+                 "不再能查看其保单和理赔。如有疑问请联系客服。", ("name",)),
+        Template("identity_appeal_approved", "2301102", "您的实名申诉{1}已审核通过，账户已完成实名绑定。", ("number",)),
+        Template("identity_appeal_rejected", "2301103", "您的实名申诉{1}未通过审核，请登录后在“实名认证”页面查看原因。",
+                 ("number",)),
+        Template("identity_recheck_failed", "2301104", "您账户的实名信息复核未通过，已解除实名绑定，请登录后重新进行实名认证。", ()),
     )
 }
 

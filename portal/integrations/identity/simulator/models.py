@@ -1,0 +1,45 @@
+"""What the simulated verification service knows beyond the registry roster: which mobile number
+belongs to whom (the carriers' subscriber records), and switches that make it answer as if down.
+
+Never a plaintext mobile or ID number: both are kept as the project's blind index and masked."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class CarrierLine(models.Model):
+    """A mobile number and the name and ID number it is registered to at its carrier (实名制入网)."""
+
+    ISP_CHOICES = [("移动", "中国移动"), ("联通", "中国联通"), ("电信", "中国电信")]
+
+    phone_hash = models.CharField(max_length=64, unique=True, editable=False)
+    phone_masked = models.CharField("手机号", max_length=11, editable=False)
+    id_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    id_masked = models.CharField("机主身份证号", max_length=18, editable=False)
+    name = models.CharField("机主姓名", max_length=50)
+    isp = models.CharField("运营商", max_length=4, choices=ISP_CHOICES, default="移动")
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "运营商实名登记（模拟）"
+
+    def __str__(self) -> str:
+        return f"{self.phone_masked} {self.name}"
+
+
+class Outage(models.Model):
+    """While a row exists, the service answers as Tencent does when its source is down
+    (IdCardVerification ``-4``, PhoneVerification ``-11``) for the named action, or for both."""
+
+    ACTION_CHOICES = [("", "全部"), ("IdCardVerification", "二要素"), ("PhoneVerification", "三要素")]
+
+    action = models.CharField("接口", max_length=40, blank=True, choices=ACTION_CHOICES)
+    note = models.CharField("说明", max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "核验服务故障（模拟）"
+
+    def __str__(self) -> str:
+        return self.get_action_display()
