@@ -192,3 +192,29 @@ def payout_csv(batch: PayoutBatch) -> bytes:
 
 def payout_xlsx(batch: PayoutBatch) -> bytes:
     return tabular.to_xlsx(PAYOUT_COLUMNS, payout_rows(batch), title="赔款支付")
+
+
+def policy_years_behind(*, settled_before, limit: int) -> list[int]:
+    """Policies with a matched settlement that has no claim yet, or whose policy year was last
+    recomputed before a settlement of it arrived or was reversed: work whose message was lost (a
+    worker killed before acknowledging it). Changes after ``settled_before`` are left to the
+    messages still on their way. Policy ids in order, at most ``limit``."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT s.policy_id
+            FROM claims_settlement s
+            LEFT JOIN claims_claim c ON c.settlement_id = s.id
+            LEFT JOIN claims_policyyear y ON y.policy_id = s.policy_id
+            WHERE s.policy_id IS NOT NULL
+              AND GREATEST(s.received_at, s.reversed_at) < %s
+              AND (c.id IS NULL OR y.computed_at IS NULL
+                   OR y.computed_at < GREATEST(s.received_at, s.reversed_at))
+            ORDER BY s.policy_id
+            LIMIT %s
+            """,
+            [settled_before, limit],
+        )
+        return [row[0] for row in cursor.fetchall()]

@@ -203,14 +203,27 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# The longest task's hard time limit (CELERY_TASK_TIME_LIMIT; the claim recompute's is 120 s) plus
+# one task waiting behind it in a pool process (prefetch 1) and a margin: a message taken by a
+# worker that died comes back after this. Lost claim work comes back sooner, by the sweeper below.
+CELERY_TASK_TIME_LIMIT = 600
+CELERY_TASK_SOFT_TIME_LIMIT = 540
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT + 60}
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-orders": {"task": "enrollment.tasks.expire_orders", "schedule": 60.0},
     "reconcile-orders": {"task": "enrollment.tasks.reconcile_orders", "schedule": 300.0},
     "create-renewal-orders": {"task": "enrollment.tasks.create_renewal_orders", "schedule": 24 * 3600.0},
     "pull-sms-receipts": {"task": "portal.integrations.sms.tasks.pull_sms_receipts", "schedule": 60.0},
+    "sweep-policy-years": {"task": "claims.tasks.sweep_policy_years",
+                           "schedule": float(os.environ.get("CLAIMS_SWEEP_SECONDS", "30"))},
 }
+# The claims sweeper (claims.services.policy_years_sweep): settlements younger than the grace are
+# left to their own messages; a longer queue than the backlog defers the sweep; at most LIMIT
+# policy years per sweep.
+CLAIMS_SWEEP_GRACE_SECONDS = float(os.environ.get("CLAIMS_SWEEP_GRACE_SECONDS", "30"))
+CLAIMS_SWEEP_MAX_BACKLOG = int(os.environ.get("CLAIMS_SWEEP_MAX_BACKLOG", "100"))
+CLAIMS_SWEEP_LIMIT = int(os.environ.get("CLAIMS_SWEEP_LIMIT", "20000"))
 
 # --- Auth and security --------------------------------------------------------------------------
 

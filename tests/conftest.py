@@ -77,14 +77,17 @@ def worker(tmp_path):
     processes = []
     log = tmp_path / "worker.log"
 
-    def start(concurrency=2):
+    def start(concurrency=2, beat=False, **environment):
+        """``beat=True`` runs the beat scheduler inside the worker; ``environment`` overrides
+        variables (e.g. ``CLAIMS_SWEEP_SECONDS``)."""
         from django.db import connection
 
         env = {**os.environ, "PORTAL_DATABASE_NAME": connection.settings_dict["NAME"],
-               "PORTAL_REDIS_DB": os.environ["PORTAL_REDIS_DB"]}
+               "PORTAL_REDIS_DB": os.environ["PORTAL_REDIS_DB"], **environment}
+        extra = ["--beat", f"--schedule={tmp_path / f'beat-{len(processes)}'}"] if beat else []
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=prefork", f"--concurrency={concurrency}",
-             "--without-mingle", "--without-gossip", "--loglevel=INFO", f"--hostname=test{len(processes)}@%h"],
+             "--without-mingle", "--without-gossip", "--loglevel=INFO", f"--hostname=test{len(processes)}@%h", *extra],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
         processes.append(process)
         return process

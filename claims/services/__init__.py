@@ -19,7 +19,13 @@ from claims.services.intake import (
     settlements_receive,
 )
 from claims.services.payouts import payout_batch_create, payout_batch_reconcile
-from claims.services.recompute import _facts, policy_year_recompute
+from claims.services.recompute import (
+    _facts,
+    policy_year_recompute,
+    policy_years_enqueue,
+    policy_years_recompute,
+    policy_years_sweep,
+)
 from claims.services.review import ReviewRefused, claim_approve, claim_reject, settlement_correct
 from claims.services.submissions import (
     claim_submission_create,
@@ -31,6 +37,7 @@ from claims.services.submissions import (
 __all__ = [
     "ACCEPTED_STATUS", "CONFLICT", "DUPLICATE", "REFUSED", "Receipt", "ReviewRefused", "_facts", "claim_approve",
     "claim_reject", "claim_submission_create", "claim_submission_key", "claim_submission_refuse", "content_hash",
-    "payout_batch_create", "payout_batch_reconcile", "policy_year_recompute", "settlement_correct",
+    "payout_batch_create", "payout_batch_reconcile", "policy_year_recompute", "policy_years_enqueue",
+    "policy_years_recompute", "policy_years_sweep", "settlement_correct",
     "settlement_receive", "settlement_reverse", "settlements_import", "settlements_receive",
 ]

@@ -20,6 +20,7 @@ from claims.models import (
     SettlementSource,
 )
 from claims.rules.records import FieldError, RecordInvalid, parse_settlement
+from claims.services.recompute import policy_years_enqueue
 from enrollment import idnumber
 from enrollment.models import Person, Policy
 from portal import crypto
@@ -121,8 +122,8 @@ def settlements_receive(*, source: SettlementSource, records: list) -> list[Rece
             Settlement.objects.bulk_create(new.values(), ignore_conflicts=True)
             stored = {s.settlement_id: s for s in Settlement.objects.filter(source=source, settlement_id__in=new)}
             existing.update(stored)
-            for policy_id in sorted({s.policy_id for s in stored.values() if s.policy_id}):
-                transaction.on_commit(lambda pid=policy_id: _enqueue(pid))
+            policy_ids = sorted({s.policy_id for s in stored.values() if s.policy_id})
+            transaction.on_commit(lambda: policy_years_enqueue(policy_ids))
     for index, (parsed, digest) in plain.items():
         receipts[index] = _repeat(existing[parsed.settlement_id], digest)
     for index in sorted(set(valid) - set(plain)):
@@ -158,8 +159,8 @@ def _receive_reversing(source: SettlementSource, record, parsed, digest) -> Rece
             if reversed_one is not None and not Settlement.objects.filter(
                     pk=reversed_one.pk, reversed_at__isnull=True).update(reversed_at=timezone.now()):
                 raise IntegrityError("reversed meanwhile")
-            for policy_id in {p for p in (policy and policy.pk, reversed_one and reversed_one.policy_id) if p}:
-                transaction.on_commit(lambda pid=policy_id: _enqueue(pid))
+            policy_ids = {p for p in (policy and policy.pk, reversed_one and reversed_one.policy_id) if p}
+            transaction.on_commit(lambda: policy_years_enqueue(policy_ids))
     except IntegrityError:
         # The same id arrived at the same moment on another connection: answer as for a repeat;
         # or another record reversed the same settlement first.
@@ -190,11 +191,5 @@ def settlement_reverse(*, source: SettlementSource, settlement_id: str) -> Recei
             settlement.reversed_at = timezone.now()
             settlement.save(update_fields=["reversed_at"])
             if settlement.policy_id:
-                transaction.on_commit(lambda: _enqueue(settlement.policy_id))
+                transaction.on_commit(lambda: policy_years_enqueue([settlement.policy_id]))
     return Receipt(ACCEPTED_STATUS, settlement_id, settlement=settlement)
-
-
-def _enqueue(policy_id: int) -> None:
-    from claims.tasks import recompute_policy_year
-
-    recompute_policy_year.delay(policy_id)

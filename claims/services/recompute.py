@@ -6,12 +6,15 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
+from claims import selectors as claim_selectors
 from claims.models import (
     Claim,
     ClaimLine,
@@ -80,7 +83,7 @@ def _review_flags(claim: Claim) -> list[str]:
     return flags
 
 
-def _decide_by_rules(claim: Claim, outcome) -> None:
+def _decide_by_rules(claim: Claim, outcome, notices: list) -> None:
     """received/calculated/…/paid → calculated → approved automatically, held for review, or
     rejected by the rules. Money already paid that no longer should be goes to a reviewer."""
     claim.calculate()
@@ -94,106 +97,193 @@ def _decide_by_rules(claim: Claim, outcome) -> None:
     else:
         claim.rejection_code = ""
         claim.approve_automatically()
-        _approved(claim)
+        _approved(claim, notices)
 
 
-def _account(policy):
-    """Whom to tell about the policy's claims: the insured person's account, else the buyer's."""
-    if not hasattr(policy, "_notify_account"):
-        policy._notify_account = (Resident.objects.filter(person_id=policy.person_id).first()
-                                  or Resident.objects.filter(orders__policies=policy).first())
-    return policy._notify_account
-
-
-def _approved(claim: Claim) -> None:
+def _approved(claim: Claim, notices: list) -> None:
     """After any approval: a claim already paid in full is paid again; otherwise the insured
-    person's account (or the buyer's) is told by SMS when there is money to pay."""
+    person's account (or the buyer's) is told by SMS when there is money to pay (``notices``)."""
     claim.decided_at = timezone.now()
     if claim.paid_amount and claim.payable == 0:
         claim.mark_paid()
         return
-    if claim.payable <= 0:
+    if claim.payable > 0:
+        notices.append((claim.policy, f"{claim.payable:.2f}"))
+
+
+def _notify(notices: list) -> None:
+    """Whom to tell about each approved payout: the insured person's account, else the buyer's;
+    two queries for the whole batch, the messages sent once the transaction commits."""
+    if not notices:
         return
-    account = _account(claim.policy)
-    if account is not None:
-        phone, amount = account.phone, f"{claim.payable:.2f}"
-        transaction.on_commit(lambda: sms.send(phone=phone, template="payout_approved", amount=amount))
+    policies = {policy.pk: policy for policy, _ in notices}
+    own: dict[int, Resident] = {}
+    for resident in Resident.objects.filter(person_id__in={p.person_id for p in policies.values()}).order_by("pk"):
+        own.setdefault(resident.person_id, resident)
+    buyers: dict[int, Resident] = {}
+    missing = [pk for pk, p in policies.items() if p.person_id not in own]
+    if missing:
+        for resident in (Resident.objects.filter(orders__policies__in=missing)
+                         .annotate(policy_pk=F("orders__policies")).order_by("pk")):
+            buyers.setdefault(resident.policy_pk, resident)
+    for policy, amount in notices:
+        account = own.get(policy.person_id) or buyers.get(policy.pk)
+        if account is not None:
+            phone = account.phone
+            transaction.on_commit(lambda phone=phone, amount=amount: sms.send(
+                phone=phone, template="payout_approved", amount=amount))
+
+
+YEAR_FIELDS = ["deductible_used", "band_position", "cumulative", "paid", "revision", "computed_at"]
 
 
 def policy_year_recompute(*, policy_id: int, reason: str = "") -> int:
-    """Recompute the whole policy year under a row lock and write only the difference.
+    """Recompute one policy year (see ``policy_years_recompute``)."""
+    return policy_years_recompute(policy_ids=[policy_id], reason=reason)
+
+
+def policy_years_recompute(*, policy_ids, reason: str = "") -> int:
+    """Recompute whole policy years in one transaction, each under its row lock (taken in policy id
+    order, so two batches never deadlock), and write only the difference. A constant number of
+    queries per batch: the years, their policies, settlements, claims and lines are read in bulk,
+    and new claims, lines and updates written in bulk.
 
     Returns the number of claim lines written (0 when nothing changed: running it twice, or a
     redelivered task, changes nothing)."""
+    wanted = sorted({int(pk) for pk in policy_ids})
+    if not wanted:
+        return 0
     with transaction.atomic():
-        PolicyYear.objects.get_or_create(policy_id=policy_id)
-        year = PolicyYear.objects.select_for_update().get(policy_id=policy_id)
-        policy = Policy.objects.select_related("person", "plan__version").get(pk=policy_id)
-        plan = policy.plan
-        settlements = list(Settlement.objects.filter(policy=policy).select_related("source")
-                           .order_by("settled_at", "settlement_id"))
-        claims = {c.settlement_id: c for c in Claim.objects.filter(settlement__in=settlements).select_for_update()}
-        fresh = {s.pk: Claim(settlement=s, policy=policy) for s in settlements if s.pk not in claims}
-        claims.update(fresh)
-        # A reversed settlement, or one a reviewer rejected, no longer uses the year's deductible or limits.
-        live = [s for s in settlements
-                if s.reversed_at is None and not (s.pk in claims and claims[s.pk].rejected_by_id)]
-        inputs = [replace(parse_settlement(s.record), pre_existing=s.effective_pre_existing) for s in live]
-        result = adjudicate_year(_config(plan), _facts(policy), inputs)
-        by_id = {r.settlement_id: r for r in result.results}
+        policies = Policy.objects.select_related("person", "plan__version").in_bulk(wanted)
+        ids = sorted(policies)
+        PolicyYear.objects.bulk_create([PolicyYear(policy_id=pk) for pk in ids], ignore_conflicts=True)
+        years = list(PolicyYear.objects.select_for_update().filter(policy_id__in=ids).order_by("policy_id"))
+        by_policy: dict[int, list[Settlement]] = defaultdict(list)
+        for settlement in (Settlement.objects.filter(policy_id__in=ids).select_related("source")
+                           .order_by("policy_id", "settled_at", "settlement_id")):
+            by_policy[settlement.policy_id].append(settlement)
+        claims = {c.settlement_id: c for c in Claim.objects.filter(
+            settlement_id__in=[s.pk for group in by_policy.values() for s in group]).order_by("pk").select_for_update()}
         recorded: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        for line in ClaimLine.objects.filter(claim__in=[c for c in claims.values() if c.pk]):
-            recorded[line.claim_id][line.responsibility] += line.payout
+        for claim_id, code, payout in ClaimLine.objects.filter(
+                claim_id__in=[c.pk for c in claims.values()]).values_list("claim_id", "responsibility", "payout"):
+            recorded[claim_id][code] += payout
 
-        revision = year.revision + 1
-        lines, changed = [], []
-        for settlement in settlements:
-            outcome = by_id.get(settlement.settlement_id) if settlement in live else None
-            claim = claims[settlement.pk]
-            claim.settlement, claim.policy = settlement, policy
-            target = {line.responsibility: line for line in outcome.lines} if outcome else {}
-            before = recorded[claim.pk] if claim.pk else {}
-            new_lines = []
-            for code in sorted(set(target) | set(before)):
-                line = target.get(code)
-                difference = (line.payout if line else Decimal("0.00")) - before.get(code, Decimal("0.00"))
-                if difference == 0 and (line is None or code in before):
-                    continue
-                new_lines.append(ClaimLine(
-                    claim=claim,
-                    responsibility=code,
-                    kind=ClaimLine.ADJUSTMENT if before else ClaimLine.ORIGINAL,
-                    covered=line.covered if line else Decimal("0.00"),
-                    deductible=line.deductible if line else Decimal("0.00"),
-                    payout=difference,
-                    explanation=line.explanation if line else _withdrawn(claim, settlement),
-                    reason=reason if before else "",
-                    revision=revision,
-                ))
-            if not new_lines and claim.state != Claim.RECEIVED:
-                continue
-            lines += new_lines
-            claim.payout = sum((ln.payout for ln in target.values()), Decimal("0.00"))
-            claim.outcome = outcome.status if outcome else "reversed" if settlement.reversed_at else "withdrawn"
-            claim.reason = (outcome.reason or "") if outcome else claim.outcome
-            if claim.rejected_by_id is None:
-                _decide_by_rules(claim, outcome)
-            claim.updated_at = timezone.now()
-            if claim.pk:
-                changed.append(claim)
+        fresh, lines, changed, notices = [], [], [], []
+        for year in years:
+            _recompute(year, policies[year.policy_id], by_policy[year.policy_id], claims, recorded, reason,
+                       fresh, lines, changed, notices)
         # New claims are written with their decision in one statement; only earlier claims are updated.
-        Claim.objects.bulk_create(fresh.values())
-        ClaimLine.objects.bulk_create(lines)  # each line takes its new claim's primary key here
-        Claim.objects.bulk_update(changed, CLAIM_DECISION_FIELDS)
-        written = len(lines)
+        Claim.objects.bulk_create(fresh, batch_size=1000)
+        ClaimLine.objects.bulk_create(lines, batch_size=1000)  # each line takes its new claim's primary key here
+        Claim.objects.bulk_update(changed, CLAIM_DECISION_FIELDS, batch_size=500)
+        PolicyYear.objects.bulk_update(years, YEAR_FIELDS, batch_size=500)
+        _notify(notices)
+    if lines:
+        logger.info("%d policy years recomputed: %d claim lines written", len(years), len(lines))
+    return len(lines)
 
-        year.deductible_used = {k: str(v) for k, v in result.state.deductible_used.items()}
-        year.band_position = result.state.band_position
-        year.cumulative = {k: str(v) for k, v in result.state.cumulative.items()}
-        year.paid = {k: str(v) for k, v in result.state.paid.items()}
-        year.revision = revision if written else year.revision
-        year.computed_at = timezone.now()
-        year.save()
-    if written:
-        logger.info("policy year %s recomputed: %d claim lines written", policy_id, written)
-    return written
+
+def _recompute(year, policy, settlements, claims, recorded, reason, fresh, lines, changed, notices) -> None:
+    """One policy year: the engine over all its live settlements, then the difference against what
+    was recorded (appended to ``fresh``, ``lines``, ``changed``, ``notices``)."""
+    new_claims = {s.pk: Claim(settlement=s, policy=policy) for s in settlements if s.pk not in claims}
+    claims.update(new_claims)
+    fresh += new_claims.values()
+    # A reversed settlement, or one a reviewer rejected, no longer uses the year's deductible or limits.
+    live = [s for s in settlements if s.reversed_at is None and not claims[s.pk].rejected_by_id]
+    inputs = [replace(parse_settlement(s.record), pre_existing=s.effective_pre_existing) for s in live]
+    result = adjudicate_year(_config(policy.plan), _facts(policy), inputs)
+    by_id = {r.settlement_id: r for r in result.results}
+    live_pks = {s.pk for s in live}
+
+    revision = year.revision + 1
+    written = 0
+    for settlement in settlements:
+        outcome = by_id.get(settlement.settlement_id) if settlement.pk in live_pks else None
+        claim = claims[settlement.pk]
+        claim.settlement, claim.policy = settlement, policy
+        target = {line.responsibility: line for line in outcome.lines} if outcome else {}
+        before = recorded[claim.pk] if claim.pk else {}
+        new_lines = []
+        for code in sorted(set(target) | set(before)):
+            line = target.get(code)
+            difference = (line.payout if line else Decimal("0.00")) - before.get(code, Decimal("0.00"))
+            if difference == 0 and (line is None or code in before):
+                continue
+            new_lines.append(ClaimLine(
+                claim=claim,
+                responsibility=code,
+                kind=ClaimLine.ADJUSTMENT if before else ClaimLine.ORIGINAL,
+                covered=line.covered if line else Decimal("0.00"),
+                deductible=line.deductible if line else Decimal("0.00"),
+                payout=difference,
+                explanation=line.explanation if line else _withdrawn(claim, settlement),
+                reason=reason if before else "",
+                revision=revision,
+            ))
+        if not new_lines and claim.state != Claim.RECEIVED:
+            continue
+        lines += new_lines
+        written += len(new_lines)
+        claim.payout = sum((ln.payout for ln in target.values()), Decimal("0.00"))
+        claim.outcome = outcome.status if outcome else "reversed" if settlement.reversed_at else "withdrawn"
+        claim.reason = (outcome.reason or "") if outcome else claim.outcome
+        if claim.rejected_by_id is None:
+            _decide_by_rules(claim, outcome, notices)
+        claim.updated_at = timezone.now()
+        if claim.pk:
+            changed.append(claim)
+
+    year.deductible_used = {k: str(v) for k, v in result.state.deductible_used.items()}
+    year.band_position = result.state.band_position
+    year.cumulative = {k: str(v) for k, v in result.state.cumulative.items()}
+    year.paid = {k: str(v) for k, v in result.state.paid.items()}
+    year.revision = revision if written else year.revision
+    year.computed_at = timezone.now()
+
+
+# --- Enqueueing, and the sweeper that finds lost work -------------------------------------------
+
+RECOMPUTE_BATCH = 200  # policy years per task: one transaction, a constant number of queries
+
+
+def policy_years_enqueue(policy_ids) -> None:
+    """One task per ``RECOMPUTE_BATCH`` policy years (call it on commit)."""
+    from claims.tasks import recompute_policy_years
+
+    ids = sorted(set(policy_ids))
+    for start in range(0, len(ids), RECOMPUTE_BATCH):
+        recompute_policy_years.delay(ids[start:start + RECOMPUTE_BATCH])
+
+
+def _queued_tasks() -> int:
+    from amqp.exceptions import ChannelError
+
+    from portal.celery import app
+
+    with app.connection_for_write() as connection:
+        try:
+            return connection.default_channel.queue_declare(queue=app.conf.task_default_queue,
+                                                            passive=True).message_count
+        except ChannelError:  # no such queue: nothing was ever queued, or it is empty (Redis)
+            return 0
+
+
+def policy_years_sweep(*, grace_seconds: float) -> int:
+    """Re-enqueue the policy years whose work was lost (``claims.selectors.policy_years_behind``):
+    a message taken by a worker killed before acknowledging it waits in the broker until its
+    visibility timeout, and nothing else would ever ask again. Changes younger than
+    ``grace_seconds`` are left to their own messages, and while more than
+    ``CLAIMS_SWEEP_MAX_BACKLOG`` tasks are queued the sweep waits (the backlog may hold them).
+    Recomputing is idempotent, so a year enqueued twice costs one idle run. Returns how many."""
+    backlog = _queued_tasks()
+    if backlog > settings.CLAIMS_SWEEP_MAX_BACKLOG:
+        logger.info("claims sweep deferred: %d tasks queued", backlog)
+        return 0
+    ids = claim_selectors.policy_years_behind(settled_before=timezone.now() - timedelta(seconds=grace_seconds),
+                                              limit=settings.CLAIMS_SWEEP_LIMIT)
+    if ids:
+        logger.warning("claims sweep: %d policy years behind their settlements re-enqueued", len(ids))
+        policy_years_enqueue(ids)
+    return len(ids)

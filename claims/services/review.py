@@ -14,7 +14,7 @@ from claims.models import (
     Claim,
     Settlement,
 )
-from claims.services.recompute import _approved, policy_year_recompute
+from claims.services.recompute import _approved, _notify, policy_year_recompute
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,12 @@ def _locked_claim(claim_id: int) -> Claim:
     return Claim.objects.select_for_update().select_related("settlement__source", "policy__order").get(pk=claim_id)
 
 
+def _notify_approved(claim: Claim) -> None:
+    notices: list = []
+    _approved(claim, notices)
+    _notify(notices)
+
+
 def claim_approve(*, claim_id: int, user, note: str = "") -> Claim:
     """A reviewer approves a claim held for review; above ``CLAIM_SECOND_APPROVAL_LIMIT`` it then
     waits for a second approver, who must be someone else (also a database constraint)."""
@@ -52,7 +58,7 @@ def claim_approve(*, claim_id: int, user, note: str = "") -> Claim:
                 claim.approve_first()
             else:
                 claim.approve()
-                _approved(claim)
+                _notify_approved(claim)
         elif claim.state == Claim.PENDING_SECOND:
             if not user.has_perm("claims.second_approve_claim"):
                 raise ReviewRefused("forbidden", "您没有复核大额理赔的权限")
@@ -60,7 +66,7 @@ def claim_approve(*, claim_id: int, user, note: str = "") -> Claim:
                 raise ReviewRefused("four_eyes", "大额理赔须由另一位复核人审批，审核人不能复核自己审核的理赔")
             claim.second_approver = user
             claim.approve()
-            _approved(claim)
+            _notify_approved(claim)
         else:
             raise ReviewRefused("not_pending", f"该理赔当前状态为“{claim.get_state_display()}”，不能审核")
         claim.decision_note = note

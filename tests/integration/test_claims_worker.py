@@ -127,6 +127,103 @@ def test_a_worker_killed_mid_task_is_redelivered_and_pays_once(policy, worker):
     assert ClaimLine.objects.count() == 1 and PolicyYear.objects.get(policy=policy).revision == 1
 
 
+SWEEP_SECONDS = 3
+
+
+def test_a_worker_whose_main_process_is_killed_loses_nothing(policy, worker):
+    """Issue 18: kill -9 of the worker's main process mid-recompute left the message in Redis's
+    unacked set until the visibility timeout (an hour), the claims uncomputed. The sweeper finds
+    the policy year behind its settlements and enqueues it again."""
+    source = settlement_source()
+    PolicyYear.objects.get_or_create(policy=policy)
+    holder_ready, release = threading.Event(), threading.Event()
+
+    def hold_the_year():
+        with transaction.atomic():
+            PolicyYear.objects.select_for_update().get(policy=policy)
+            holder_ready.set()
+            release.wait(90)
+        connections.close_all()
+
+    holder = threading.Thread(target=hold_the_year)
+    holder.start()
+    holder_ready.wait(10)
+    first = worker(concurrency=1)
+    for record in RECORDS:
+        services.settlement_receive(source=source, record=record)
+
+    def blocked_backend():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = %s",
+                           [connection.settings_dict["NAME"]])
+            return cursor.fetchone()[0] > 0
+
+    wait_for(blocked_backend, what="the task to wait on the policy year's lock")
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(first.pid)], capture_output=True, text=True).stdout.split()
+    os.kill(first.pid, signal.SIGKILL)  # the main process first: it can no longer requeue anything
+    for pid in children:
+        os.kill(int(pid), signal.SIGKILL)  # and its pool with it, as when the machine's container goes
+    first.wait(10)
+    release.set()
+    holder.join()
+    assert not Claim.objects.exists()
+
+    restarted = time.monotonic()
+    worker(concurrency=1, beat=True, CLAIMS_SWEEP_SECONDS=str(SWEEP_SECONDS), CLAIMS_SWEEP_GRACE_SECONDS="1")
+    wait_for(lambda: Claim.objects.count() == 3 and not Claim.objects.filter(state=Claim.RECEIVED).exists(),
+             timeout=30 + 2 * SWEEP_SECONDS, what="the sweeper to bring the lost work back")
+    assert time.monotonic() - restarted < 30 + 2 * SWEEP_SECONDS
+    time.sleep(1)
+    payouts = {c.settlement.settlement_id: c.payout for c in Claim.objects.select_related("settlement")}
+    assert payouts == serial_payouts(policy)
+    assert ClaimLine.objects.count() == 3
+
+
+def test_the_sweeper_finds_settlements_without_a_claim_and_years_behind(policy):
+    """Both kinds of lost work, and nothing else: a settlement with no claim, and a year last
+    recomputed before a reversal; fresh changes are left to their own messages."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from claims.selectors import policy_years_behind
+
+    source = settlement_source()
+    with transaction.atomic():  # received, but its message is lost (the task never runs)
+        services.settlement_receive(source=source, record=RECORDS[0])
+        transaction.get_connection().run_on_commit.clear()
+    later = timezone.now() + timedelta(seconds=1)
+    assert policy_years_behind(settled_before=later, limit=10) == [policy.pk]
+    assert policy_years_behind(settled_before=later - timedelta(minutes=5), limit=10) == []  # too fresh
+    services.policy_year_recompute(policy_id=policy.pk)
+    assert policy_years_behind(settled_before=timezone.now(), limit=10) == []
+
+    from claims.models import Settlement
+
+    Settlement.objects.update(reversed_at=timezone.now())  # reversed, the year not recomputed since
+    assert policy_years_behind(settled_before=timezone.now() + timedelta(seconds=1), limit=10) == [policy.pk]
+    services.policy_year_recompute(policy_id=policy.pk)
+    assert policy_years_behind(settled_before=timezone.now() + timedelta(seconds=1), limit=10) == []
+
+
+def test_the_sweep_waits_while_the_queue_holds_a_backlog(policy, settings):
+    from claims.tasks import sweep_policy_years
+
+    source = settlement_source()
+    with transaction.atomic():
+        services.settlement_receive(source=source, record=RECORDS[0])
+        transaction.get_connection().run_on_commit.clear()
+    settings.CLAIMS_SWEEP_MAX_BACKLOG = 2
+    for _ in range(3):
+        recompute_policy_year.delay(policy.pk)
+    assert services.policy_years_sweep(grace_seconds=-5) == 0
+    from django.core.cache import cache
+
+    cache._cache.get_client(write=True).delete("celery")
+    assert sweep_policy_years.run() == 0  # the default grace: too fresh
+    assert services.policy_years_sweep(grace_seconds=-5) == 1
+
+
 @pytest.fixture(autouse=True)
 def _postgres_only():
     assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
