@@ -3,8 +3,11 @@
 - intake.records_per_s: signed batches of 500 records through the whole API view (signature,
   nonce in Redis, validation, matching, storage, the task enqueued on commit) into PostgreSQL.
 - adjudicate.task_ratio_to_engine: settlements per second through the Celery task's body (lock,
-  read, engine, write the difference) over the same policy years, divided by the pure engine's rate
-  on the same settlements in the same run.
+  read, engine, write the difference; batches of 200 policy years) over the same policy years,
+  divided by the pure engine's rate on the same settlements in the same run.
+- adjudicate.settlements_per_s: settlements per second through the recompute task with all its
+  database work, over 10,000 policy years (two settlements each, received through the intake
+  service), in the task's batches of 200 policy years.
 
 Runs in a throwaway database on the configured server (like the test suite) and its own Redis
 database (14); prints one JSON line per figure.
@@ -96,18 +99,24 @@ def intake(records) -> float:
     return len(records) / (time.perf_counter() - started)
 
 
+def run_task(policy_ids) -> None:
+    from claims.services.recompute import RECOMPUTE_BATCH
+    from claims.tasks import recompute_policy_years
+
+    for start in range(0, len(policy_ids), RECOMPUTE_BATCH):
+        recompute_policy_years.run(policy_ids[start:start + RECOMPUTE_BATCH])
+
+
 def task_and_engine(records) -> tuple[float, float]:
     from claims import services
     from claims.rules.engine import adjudicate_year
     from claims.rules.records import parse_settlement
-    from claims.tasks import recompute_policy_year
     from enrollment import selectors
     from enrollment.models import Policy
 
     policies = list(Policy.objects.filter(number__startswith="BP").select_related("person", "plan__version"))
     started = time.perf_counter()
-    for policy in policies:
-        recompute_policy_year.run(policy.pk)
+    run_task(sorted(p.pk for p in policies))
     task_rate = len(records) / (time.perf_counter() - started)
 
     plan = selectors.plan_with_config(product="wuwei-2025", plan="basic")
@@ -121,6 +130,45 @@ def task_and_engine(records) -> tuple[float, float]:
         adjudicate_year(config, facts[id_number], [replace(s) for s in items])
     engine_rate = len(records) / (time.perf_counter() - started)
     return task_rate, engine_rate
+
+
+YEARS = int(os.environ.get("BENCH_POLICY_YEARS", "10000"))
+
+
+def many_years() -> float:
+    """10,000 policy years with two settlements each, then the recompute task over all of them."""
+    from django.utils import timezone
+
+    from claims import services
+    from claims.models import Claim, SettlementSource
+    from enrollment import services as enrollment_services
+    from enrollment.models import Channel, Order, Plan, Policy
+    from tests.factories import make_id, settlement_record
+
+    plan = Plan.objects.select_related("version").get(version__slug="wuwei-2025", code="basic")
+    version, now = plan.version, timezone.now()
+    ids = [make_id(f"620602{1950 + n // 336}{(n // 28) % 12 + 1:02d}{n % 28 + 1:02d}007") for n in range(YEARS)]
+    people = [enrollment_services.person_get_or_create(name=f"年度{n}", id_number=i) for n, i in enumerate(ids)]
+    order = Order.objects.create(number=f"BENCHY{secrets.token_hex(6)}", version=version, channel=Channel.SELF,
+                                 amount=Decimal("0.00"), status=Order.PAID, expires_at=now + timedelta(minutes=30))
+    policies = Policy.objects.bulk_create([
+        Policy(number=f"BY{n:08d}", person=person, version=version, plan=plan, order=order, channel=Channel.SELF,
+               premium=Decimal("39.00"), coverage_start=version.coverage_start, coverage_end=version.coverage_end,
+               status=Policy.ACTIVE, activated_at=now)
+        for n, person in enumerate(people)])
+    source = SettlementSource.objects.get(key_id="WW-FEED-1")
+    records = [settlement_record(f"Y{n}-{i}", id_number=id_number,
+                                 settled=f"2025-{8 + i * 2:02d}-{1 + n % 28:02d}T10:00:00+08:00",
+                                 admission=f"2025-{8 + i * 2:02d}-{1 + n % 28:02d}",
+                                 in_catalog_self_pay=f"{(n * 37 + i * 1013) % 40000 + 500}.00")
+               for n, id_number in enumerate(ids) for i in range(2)]
+    for start in range(0, len(records), 1000):
+        services.settlements_receive(source=source, records=records[start:start + 1000])
+    started = time.perf_counter()
+    run_task(sorted(p.pk for p in policies))
+    elapsed = time.perf_counter() - started
+    assert Claim.objects.filter(policy__number__startswith="BY").count() == len(records)
+    return len(records) / elapsed
 
 
 def main() -> None:
@@ -140,6 +188,8 @@ def main() -> None:
         print(json.dumps({"name": "adjudicate.task_ratio_to_engine", "value": round(task_rate / engine_rate, 3),
                           "unit": "ratio", "task_settlements_per_s": round(task_rate),
                           "engine_settlements_per_s": round(engine_rate)}))
+        print(json.dumps({"name": "adjudicate.settlements_per_s", "value": round(many_years()),
+                          "unit": "settlements/s", "policy_years": YEARS}))
     finally:
         cache.clear()
         connection.creation.destroy_test_db(name, verbosity=0)

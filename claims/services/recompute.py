@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from dataclasses import replace
@@ -10,7 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -134,7 +135,26 @@ def _notify(notices: list) -> None:
                 phone=phone, template="payout_approved", amount=amount))
 
 
-YEAR_FIELDS = ["deductible_used", "band_position", "cumulative", "paid", "revision", "computed_at"]
+def _years_update(years: list[PolicyYear]) -> None:
+    """Every year's new state in one set-based statement (arrays unnested into rows)."""
+    if not years:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE claims_policyyear y
+               SET deductible_used = v.deductible_used::jsonb, band_position = v.band_position,
+                   cumulative = v.cumulative::jsonb, paid = v.paid::jsonb, revision = v.revision,
+                   computed_at = v.computed_at
+              FROM unnest(%s::bigint[], %s::text[], %s::numeric[], %s::text[], %s::text[], %s::integer[],
+                          %s::timestamptz[])
+                   AS v(id, deductible_used, band_position, cumulative, paid, revision, computed_at)
+             WHERE y.id = v.id
+            """,
+            [[y.pk for y in years], [json.dumps(y.deductible_used) for y in years],
+             [y.band_position for y in years], [json.dumps(y.cumulative) for y in years],
+             [json.dumps(y.paid) for y in years], [y.revision for y in years], [y.computed_at for y in years]],
+        )
 
 
 def policy_year_recompute(*, policy_id: int, reason: str = "") -> int:
@@ -177,7 +197,7 @@ def policy_years_recompute(*, policy_ids, reason: str = "") -> int:
         Claim.objects.bulk_create(fresh, batch_size=1000)
         ClaimLine.objects.bulk_create(lines, batch_size=1000)  # each line takes its new claim's primary key here
         Claim.objects.bulk_update(changed, CLAIM_DECISION_FIELDS, batch_size=500)
-        PolicyYear.objects.bulk_update(years, YEAR_FIELDS, batch_size=500)
+        _years_update(years)
         _notify(notices)
     if lines:
         logger.info("%d policy years recomputed: %d claim lines written", len(years), len(lines))

@@ -124,3 +124,42 @@ def test_concurrent_recomputations_give_the_serial_result(products):
     total = sum(line.payout for line in ClaimLine.objects.all())
     # 90,000 - 12,000 = 78,000: 20,000 x 30% + 30,000 x 40% + 28,000 x 50%
     assert total == Decimal("32000.00")
+
+
+def _policies_with_settlements(source, count, offset):
+    from tests.factories import make_id, sold_policy
+
+    policies = []
+    for n in range(offset, offset + count):
+        id_number = make_id(f"6206021975052{n:04d}")
+        policies.append(sold_policy("wuwei-2025", f"参保人{n}", id_number, number=f"B{n:05d}"))
+        receive(source, settlement_record(f"A{n}", id_number=id_number, in_catalog_self_pay=f"{20000 + n * 100}.00"),
+                settlement_record(f"B{n}", id_number=id_number, settled="2025-10-10T09:00:00+08:00",
+                                  admission="2025-10-01", in_catalog_self_pay="30000.00"))
+    return [p.pk for p in policies]
+
+
+def test_a_batch_of_policy_years_in_constant_queries_gives_each_years_result(products):
+    """Issue 18: the recompute task processes many policy years per transaction."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    source = settlement_source()
+    few, many = _policies_with_settlements(source, 2, 0), _policies_with_settlements(source, 8, 10)
+    with transaction.atomic():
+        for pk in few + many:
+            services.policy_year_recompute(policy_id=pk)
+        alone = {c.settlement.settlement_id: (c.payout, c.state) for c in Claim.objects.select_related("settlement")}
+        transaction.set_rollback(True)
+    assert not Claim.objects.exists() and len(alone) == 20
+
+    with CaptureQueriesContext(connection) as small:
+        assert services.policy_years_recompute(policy_ids=few) > 0
+    with CaptureQueriesContext(connection) as large:
+        assert services.policy_years_recompute(policy_ids=list(reversed(many))) > 0
+    assert len(large.captured_queries) == len(small.captured_queries)
+    locks = [q["sql"] for q in large.captured_queries if "FOR UPDATE" in q["sql"] and "policyyear" in q["sql"]]
+    assert len(locks) == 1 and 'ORDER BY "claims_policyyear"."policy_id" ASC' in locks[0]
+    batched = {c.settlement.settlement_id: (c.payout, c.state) for c in Claim.objects.select_related("settlement")}
+    assert batched == alone
+    assert services.policy_years_recompute(policy_ids=few + many) == 0  # nothing left to write
