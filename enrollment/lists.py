@@ -323,57 +323,113 @@ def _persons(rows: list[BeneficiaryRow]) -> dict[str, Person]:
     return found
 
 
-def list_confirm(*, beneficiaries: BeneficiaryList, by: Resident, declared: bool,
-                 ip_address: str | None = None) -> Order:
-    """One pending order for the list's valid rows. People covered meanwhile through any channel
-    are refused on their row and not charged; the rest are reserved until payment."""
+def list_confirm_start(*, beneficiaries: BeneficiaryList, by: Resident, declared: bool,
+                       ip_address: str | None = None) -> None:
+    """The manager confirms: the list is marked 下单中 and the order is made by a Celery task
+    (``list_confirm_run``), so the page answers at once and shows a progress bar."""
     _may_edit(beneficiaries, by, manager=True)
     if not declared:
         raise Refused("declared", "declaration_required",
                       "请确认已告知被保险人保险条款并取得其同意（未成年人已取得监护人同意）。")
     with transaction.atomic():
-        locked = BeneficiaryList.objects.select_for_update(of=("self",)).select_related(
-            "plan__version__program", "campaign", "organization").get(
+        locked = BeneficiaryList.objects.select_for_update(of=("self",)).select_related("plan__version").get(
             pk=beneficiaries.pk)
         if locked.status != BeneficiaryList.VALIDATED:
             raise Refused("list", "list_closed", "名单已确认下单或仍在校验中。")
-        version = locked.plan.version
-        if not version.sales_open_on(timezone.localdate()):
-            raise Refused("list", "sales_closed", f"{version.name}当前不在投保期内。")
-        rows = list(locked.rows.filter(status=BeneficiaryRow.VALID))
-        if not rows:
+        _require_on_sale(locked.plan.version)
+        if not locked.rows.filter(status=BeneficiaryRow.VALID).exists():
             raise Refused("list", "no_valid_rows", "名单中没有可投保的人员。")
-        persons = _persons(rows)
-        years = selectors.prior_consecutive_years_many(person_ids=[p.pk for p in persons.values()], version=version)
-        ttl = timedelta(hours=settings.GROUP_ORDER_TTL_HOURS)
-        order = Order.objects.create(number=_number("G"), version=version, resident=by, channel=locked.channel,
-                                     organization=locked.organization, campaign=locked.campaign,
-                                     amount=Decimal("0.00"), expires_at=timezone.now() + ttl)
-        prefix = version.program.code[:2].upper()
+        BeneficiaryList.objects.filter(pk=locked.pk).update(
+            status=BeneficiaryList.CONFIRMING, confirmed_by=by, confirm_ip=ip_address, failure="")
+        from enrollment import tasks
+
+        transaction.on_commit(lambda: tasks.confirm_beneficiary_list.delay(locked.pk))
+
+
+def _require_on_sale(version) -> None:
+    if not version.sales_open_on(timezone.localdate()):
+        raise Refused("list", "sales_closed", f"{version.name}当前不在投保期内。")
+
+
+def confirm_progress_key(list_id: int) -> str:
+    return f"list-confirm-progress:{list_id}"
+
+
+def list_confirm_run(*, list_id: int) -> Order | None:
+    """The confirm task's body: one pending order for the list's valid rows, in one transaction.
+    People covered meanwhile through any channel are refused on their row and not charged; the rest
+    are reserved until payment. Safe to run again: only a list still 下单中 is worked on. A refusal
+    (sales closed, everyone covered meanwhile) puts the list back to 待确认 with the reason."""
+    try:
+        with transaction.atomic():
+            locked = BeneficiaryList.objects.select_for_update(of=("self",)).select_related(
+                "plan__version__program", "campaign", "organization", "confirmed_by").get(pk=list_id)
+            if locked.status != BeneficiaryList.CONFIRMING:  # done already, or never asked
+                return locked.order
+            order = _confirm(locked)
+    except Refused as refused:
+        BeneficiaryList.objects.filter(pk=list_id, status=BeneficiaryList.CONFIRMING).update(
+            status=BeneficiaryList.VALIDATED, failure=refused.message[:300])
+        raise
+    if order is None:  # everyone covered meanwhile: the rows say so, the list is back to 待确认
+        raise Refused("list", "all_covered", ALL_COVERED)
+    return order
+
+
+def list_confirm(*, beneficiaries: BeneficiaryList, by: Resident, declared: bool,
+                 ip_address: str | None = None) -> Order:
+    """Confirm and make the order at once, in this process (the page goes through the task)."""
+    list_confirm_start(beneficiaries=beneficiaries, by=by, declared=declared, ip_address=ip_address)
+    return list_confirm_run(list_id=beneficiaries.pk)
+
+
+CONFIRM_CHUNK = 5000
+ALL_COVERED = "名单中的人员均已通过其他渠道参保，无需下单。"
+
+
+def _confirm(locked: BeneficiaryList) -> Order | None:
+    from django.core.cache import cache
+
+    version = locked.plan.version
+    _require_on_sale(version)
+    rows = list(locked.rows.filter(status=BeneficiaryRow.VALID).only(
+        "id", "list_id", "name", "id_cipher", "id_hash", "price", "medical_assistance"))
+    if not rows:
+        raise Refused("list", "no_valid_rows", "名单中没有可投保的人员。")
+    progress = confirm_progress_key(locked.pk)
+    cache.set(progress, (0, len(rows)), timeout=3600)
+    persons = _persons(rows)
+    years = selectors.prior_consecutive_years_many(person_ids=[p.pk for p in persons.values()], version=version)
+    ttl = timedelta(hours=settings.GROUP_ORDER_TTL_HOURS)
+    by = locked.confirmed_by
+    order = Order.objects.create(number=_number("G"), version=version, resident=by, channel=locked.channel,
+                                 organization=locked.organization, campaign=locked.campaign,
+                                 amount=Decimal("0.00"), expires_at=timezone.now() + ttl)
+    prefix = version.program.code[:2].upper()
+    for start in range(0, len(rows), CONFIRM_CHUNK):
         Policy.objects.bulk_create([
             Policy(number=f"{prefix}{order.number[1:]}{i:05d}", person=persons[row.id_hash], version=version,
                    plan=locked.plan, order=order, channel=locked.channel, campaign=locked.campaign,
                    relation=Relation.OTHER, premium=row.price, consecutive_years=years.get(persons[row.id_hash].pk, 0),
                    medical_assistance=row.medical_assistance, coverage_start=version.coverage_start,
                    coverage_end=version.coverage_end)
-            for i, row in enumerate(rows)
+            for i, row in enumerate(rows[start:start + CONFIRM_CHUNK], start=start)
         ], ignore_conflicts=True, batch_size=2000)  # the one-live-policy constraint decides every race
-        policies = {p.person_id: p for p in Policy.objects.filter(order=order)}
-        lost = [row for row in rows if persons[row.id_hash].pk not in policies]
-        if lost:
-            covered = _covered_by(version, [row.id_hash for row in lost])
-            for row in lost:
-                row.status, row.code = BeneficiaryRow.REFUSED, "already_covered"
-                row.message = (f"确认时该人员已通过其他渠道参保（{covered.get(row.id_hash, '其他渠道')}），"
-                               "本单不收取其保费。")
-            BeneficiaryRow.objects.bulk_update(lost, ["status", "code", "message"])
-        if not policies:  # the rows keep why; no order is left behind
-            order.delete()
-            order = None
-        else:
-            _keep(order, locked, policies, by, ip_address)
-    if order is None:
-        raise Refused("list", "all_covered", "名单中的人员均已通过其他渠道参保，无需下单。")
+        cache.set(progress, (min(start + CONFIRM_CHUNK, len(rows)), len(rows)), timeout=3600)
+    policies = {p.person_id: p for p in Policy.objects.filter(order=order).only("id", "person_id", "premium")}
+    lost = [row for row in rows if persons[row.id_hash].pk not in policies]
+    if lost:
+        covered = _covered_by(version, [row.id_hash for row in lost])
+        for row in lost:
+            row.status, row.code = BeneficiaryRow.REFUSED, "already_covered"
+            row.message = (f"确认时该人员已通过其他渠道参保（{covered.get(row.id_hash, '其他渠道')}），"
+                           "本单不收取其保费。")
+        BeneficiaryRow.objects.bulk_update(lost, ["status", "code", "message"], batch_size=2000)
+    if not policies:  # the rows keep why; no order is left behind
+        order.delete()
+        BeneficiaryList.objects.filter(pk=locked.pk).update(status=BeneficiaryList.VALIDATED, failure=ALL_COVERED)
+        return None
+    _keep(order, locked, policies, by, locked.confirm_ip)
     return order
 
 

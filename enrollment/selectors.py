@@ -415,11 +415,24 @@ def progress_percent(done, target) -> int:
 
 
 def list_counts(beneficiaries) -> dict[str, int]:
-    from django.db.models import Count
+    return list_summary(beneficiaries)[0]
 
-    counts = dict(beneficiaries.rows.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+
+def list_summary(beneficiaries) -> tuple[dict[str, int], Decimal]:
+    """Rows per status and the premiums of the valid ones, in one grouped query."""
+    from django.db.models import Count, Sum
+
+    from enrollment.models import BeneficiaryRow
+
+    counts, valid_amount = {}, Decimal("0.00")
+    for status, n, amount in (BeneficiaryRow.objects.filter(list_id=beneficiaries.pk).order_by()
+                              .values_list("status").annotate(n=Count("id"), amount=Sum("price"))
+                              .values_list("status", "n", "amount")):
+        counts[status] = n
+        if status == BeneficiaryRow.VALID:
+            valid_amount = amount or Decimal("0.00")
     counts["total"] = sum(counts.values())
-    return counts
+    return counts, valid_amount
 
 
 REPORT_HEADER = ["行号", "姓名", "身份证号", "手机号", "结果", "原因代码", "说明", "保费", "保单号"]

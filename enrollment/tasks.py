@@ -38,3 +38,13 @@ def validate_beneficiary_list(list_id: int) -> str:
 @shared_task(acks_late=True)
 def notify_beneficiaries(list_id: int) -> int:
     return lists.beneficiaries_notify(list_id=list_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def confirm_beneficiary_list(list_id: int) -> str:
+    """A refusal is kept on the list (the page shows it); nothing to retry."""
+    try:
+        order = lists.list_confirm_run(list_id=list_id)
+    except lists.Refused as refused:
+        return refused.code
+    return "ordered" if order is not None else "not_confirming"

@@ -123,8 +123,9 @@ class Campaign(models.Model):
 class BeneficiaryList(models.Model):
     """An uploaded list of people to buy for, validated row by row in a Celery task."""
 
-    VALIDATING, VALIDATED, FAILED, ORDERED = "validating", "validated", "failed", "ordered"
-    STATUS_CHOICES = [(VALIDATING, "校验中"), (VALIDATED, "待确认"), (FAILED, "校验未完成"), (ORDERED, "已下单")]
+    VALIDATING, VALIDATED, FAILED, CONFIRMING, ORDERED = "validating", "validated", "failed", "confirming", "ordered"
+    STATUS_CHOICES = [(VALIDATING, "校验中"), (VALIDATED, "待确认"), (FAILED, "校验未完成"), (CONFIRMING, "下单中"),
+                      (ORDERED, "已下单")]
 
     number = models.CharField("名单编号", max_length=32, unique=True)
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, null=True, blank=True,
@@ -145,6 +146,10 @@ class BeneficiaryList(models.Model):
                                  related_name="beneficiary_list", verbose_name="订单")
     created_at = models.DateTimeField("上传时间", auto_now_add=True)
     confirmed_at = models.DateTimeField("确认时间", null=True, blank=True)
+    # Who confirmed and from where, kept while the confirm task runs (the consents record them).
+    confirmed_by = models.ForeignKey(Resident, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                     verbose_name="确认人")
+    confirm_ip = models.GenericIPAddressField("确认IP", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "参保名单"

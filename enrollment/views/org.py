@@ -285,13 +285,24 @@ def _list_context(request, beneficiaries):
     page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
     member = (organizations.membership(request.resident, beneficiaries.organization)
               if beneficiaries.organization_id else None)
+    counts, valid_amount = selectors.list_summary(beneficiaries)
     return {
-        "list": beneficiaries, "counts": selectors.list_counts(beneficiaries), "page": page, "shown": shown,
+        "list": beneficiaries, "counts": counts, "page": page, "shown": shown,
         "statuses": BeneficiaryRow.STATUS_CHOICES, "bank_account": settings.BANK_TRANSFER_ACCOUNT,
         "may_confirm": member is None or member.role == OrganizationMember.MANAGER,
-        "valid_amount": sum((r.price for r in beneficiaries.rows.filter(status=BeneficiaryRow.VALID).only("price")),
-                            Decimal("0.00")),
+        "valid_amount": valid_amount,
+        "confirm_error": beneficiaries.failure if beneficiaries.status == BeneficiaryList.VALIDATED else "",
     }
+
+
+def _with_progress(beneficiaries: BeneficiaryList) -> BeneficiaryList:
+    """While the order is being made, the progress bar counts the valid rows the task has done."""
+    if beneficiaries.status == BeneficiaryList.CONFIRMING:
+        from django.core.cache import cache
+
+        done, total = cache.get(lists.confirm_progress_key(beneficiaries.pk)) or (0, 0)
+        beneficiaries.processed_rows, beneficiaries.total_rows = done, total
+    return beneficiaries
 
 
 @resident_required
@@ -301,18 +312,19 @@ def list_detail(request, number):
     if order is not None and order.status == Order.PENDING and order.payments.filter(status="created").exists():
         billing.order_refresh(order=order)  # back from the cashier: ask the provider, a notification may be late
         beneficiaries = _own_list(request, number)
-    return render(request, "enrollment/org/list.html", _list_context(request, beneficiaries))
+    return render(request, "enrollment/org/list.html", _list_context(request, _with_progress(beneficiaries)))
 
 
 @resident_required
 def list_progress(request, number):
-    """htmx poll while the worker validates: the progress bar, then (once done) the whole page."""
+    """htmx poll while the worker validates or makes the order: the progress bar, then (once done)
+    the whole page."""
     beneficiaries = _own_list(request, number)
-    if beneficiaries.status != BeneficiaryList.VALIDATING:
+    if beneficiaries.status not in (BeneficiaryList.VALIDATING, BeneficiaryList.CONFIRMING):
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
         return response
-    return render(request, "enrollment/org/list.html#progress", {"list": beneficiaries})
+    return render(request, "enrollment/org/list.html#progress", {"list": _with_progress(beneficiaries)})
 
 
 @resident_required
@@ -354,9 +366,9 @@ def list_report(request, number):
 def list_confirm(request, number):
     beneficiaries = _own_list(request, number)
     try:
-        lists.list_confirm(beneficiaries=beneficiaries, by=request.resident,
-                                   declared=request.POST.get("declared") == "1",
-                                   ip_address=request.META.get("REMOTE_ADDR"))
+        lists.list_confirm_start(beneficiaries=beneficiaries, by=request.resident,
+                                 declared=request.POST.get("declared") == "1",
+                                 ip_address=request.META.get("REMOTE_ADDR"))
     except organizations.Refused as refused:
         context = _list_context(request, beneficiaries)
         context["confirm_error"] = refused.message

@@ -120,6 +120,7 @@ def test_upload_progress_fix_confirm_pay_and_receipt(client, manager, employer):
     refused = client.post(reverse("enrollment:list_confirm", args=[beneficiaries.number]), {})
     assert refused.status_code == 422 and "取得其同意" in refused.content.decode()
     client.post(reverse("enrollment:list_confirm", args=[beneficiaries.number]), {"declared": "1"})
+    lists.list_confirm_run(list_id=beneficiaries.pk)  # the worker's task body
     order = Order.objects.get()
     assert order.amount == Decimal("138.00") and order.status == Order.PENDING
 
