@@ -63,7 +63,7 @@ def _count_everything(client, admin_client, beneficiaries) -> dict[str, int]:
     return counts
 
 
-def test_list_pages_reports_and_exports_take_the_same_queries_at_10_and_1000_rows(client, manager, employer):
+def test_list_pages_reports_and_exports_take_the_same_queries_at_10_and_1000_rows(client, manager, employer):  # noqa: F811
     client.force_login(manager.user)
     admin_client = type(client)()
     admin_client.force_login(staff_user("admin", superuser=True))
@@ -99,7 +99,7 @@ def test_list_pages_reports_and_exports_take_the_same_queries_at_10_and_1000_row
     assert _count_everything(client, admin_client, small) == _count_everything(client, admin_client, large)
 
 
-def test_a_confirm_the_task_refuses_puts_the_list_back_with_the_reason(client, manager, employer):
+def test_a_confirm_the_task_refuses_puts_the_list_back_with_the_reason(client, manager, employer):  # noqa: F811
     beneficiaries = _list(employer, manager, 10)
     client.force_login(manager.user)
     client.post(reverse("enrollment:list_confirm", args=[beneficiaries.number]), {"declared": "1"})
