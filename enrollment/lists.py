@@ -21,7 +21,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from enrollment import idnumber, registry, selectors
+from enrollment import idnumber, quotas, registry, selectors
 from enrollment.models import (
     BeneficiaryList,
     BeneficiaryRow,
@@ -95,10 +95,40 @@ def list_upload(*, resident: Resident, plan: Plan, filename: str, data: bytes,
         channel = Channel.COLLECTIVE
     else:
         channel = Channel.EMPLOYER
+    quota = _take_rows(organization=organization, resident=resident, rows=len(rows))
+    try:
+        return _keep_upload(resident=resident, plan=plan, filename=filename, data=data, organization=organization,
+                            campaign=campaign, channel=channel, rows=len(rows))
+    except BaseException:
+        quotas.give_back(quota, len(rows))
+        raise
+
+
+def _rows_quota(*, organization: Organization | None, resident: Resident) -> quotas.Quota:
+    """Rows checked against the registry a day: an approved organization's large allowance, or an
+    individual donor's small one (``LIST_ROWS_PER_ORGANIZATION_DAY`` / ``LIST_ROWS_PER_DONOR_DAY``)."""
+    if organization is not None:
+        return quotas.daily("list-rows-org", organization.pk, settings.LIST_ROWS_PER_ORGANIZATION_DAY)
+    return quotas.daily("list-rows-donor", resident.pk, settings.LIST_ROWS_PER_DONOR_DAY)
+
+
+def _take_rows(*, organization: Organization | None, resident: Resident, rows: int) -> quotas.Quota:
+    quota = _rows_quota(organization=organization, resident=resident)
+    if quotas.take(quota, amount=rows) is None:
+        return quota
+    left = max(quota.maximum - quotas.used(quota), 0)
+    if organization is not None:
+        raise Refused("file", "daily_cap", f"本单位今日名单校验人数已达上限（每日{quota.maximum}人，今日还可校验{left}人），"
+                                           f"本名单{rows}人，请明日再上传或拆分后上传。")
+    raise Refused("file", "daily_cap", f"个人爱心人士每日最多校验{quota.maximum}人（今日还可校验{left}人），本名单{rows}人。"
+                                       "为更多人投保请通过经审核的单位（如慈善组织）办理。")
+
+
+def _keep_upload(*, resident, plan, filename, data, organization, campaign, channel, rows) -> BeneficiaryList:
     with transaction.atomic():
         beneficiaries = BeneficiaryList(
             number=_number("L"), organization=organization, campaign=campaign, uploaded_by=resident,
-            channel=channel, plan=plan, file_name=filename[:200], total_rows=len(rows))
+            channel=channel, plan=plan, file_name=filename[:200], total_rows=rows)
         beneficiaries.file.save(f"{beneficiaries.number}.{filename.rsplit('.', 1)[-1].lower()}",
                                 ContentFile(data), save=False)
         beneficiaries.save()
@@ -159,12 +189,11 @@ def _masked(check: RowCheck) -> str:
     return idnumber.mask(check.number or check.raw_id)[:40]
 
 
-def _covered_by(version, hashes: list[str]) -> dict[str, str]:
-    """Of these ID hashes, those already holding a live policy of ``version``, with the channel."""
-    rows = Policy.objects.filter(version=version, status__in=Policy.LIVE, person__id_hash__in=hashes).values_list(
-        "person__id_hash", "channel")
-    labels = dict(Channel.choices)
-    return {digest: labels.get(channel, channel) for digest, channel in rows}
+def _covered(version, hashes: list[str]) -> set[str]:
+    """Of these ID hashes, those already holding a live policy of ``version`` (through whichever
+    channel: the list's owner learns only that, ``selectors.ALREADY_COVERED``)."""
+    return set(Policy.objects.filter(version=version, status__in=Policy.LIVE, person__id_hash__in=hashes)
+               .values_list("person__id_hash", flat=True))
 
 
 def _finish(checks: list[RowCheck], version, seen: dict[str, int], first_row: int) -> list[tuple[RowCheck, str]]:
@@ -180,18 +209,18 @@ def _finish(checks: list[RowCheck], version, seen: dict[str, int], first_row: in
                 seen[digest] = first_row + offset
         hashed.append((check, digest))
     candidates = [(c, d) for c, d in hashed if d and not c.code]
-    covered = _covered_by(version, [d for _, d in candidates])
+    covered = _covered(version, [d for _, d in candidates])
     for check, digest in candidates:
         if digest in covered:
-            check.refuse("already_covered", f"已有{version.year}年度保单（{covered[digest]}），每人每年度限购一份。")
+            check.refuse(*selectors.ALREADY_COVERED)
     ask = [c for c, _ in candidates if not c.code]
     answers = registry.lookup_many([(c.number, c.name) for c in ask]) if ask else {}
     for check in ask:
         verdict = registry.eligibility(version.program, answers[check.number])
         if not verdict.ok:
-            check.refuse(verdict.code, verdict.message)
-        else:
-            check.message = "基本医保参保正常" + ("（医疗救助对象）" if answers[check.number].medical_assistance else "")
+            check.refuse(*selectors.disclosed(verdict.code))
+        else:  # the policy keeps the flag for the Weihai tilt; the list's owner never reads it
+            check.message = selectors.ELIGIBLE_TEXT
             check.medical_assistance = answers[check.number].medical_assistance
     return hashed
 
@@ -272,6 +301,7 @@ def row_fix(*, beneficiaries: BeneficiaryList, row_id: int, by: Resident, name: 
             raise Refused("list", "list_closed", "名单已确认下单或仍在校验中，不能修改。")
         row = BeneficiaryRow.objects.select_for_update().get(list=locked, pk=row_id)
         plan = selectors.plan_with_config(product=locked.plan.version.slug, plan=locked.plan.code)
+        _take_rows(organization=locked.organization, resident=locked.uploaded_by, rows=1)
         check = _check_row({NAME: name, ID_NUMBER: id_number, PHONE: phone}, plan)
         seen = {r.id_hash: r.row_number for r in locked.rows.filter(status=BeneficiaryRow.VALID).exclude(pk=row.pk)
                 .only("id_hash", "row_number")}
@@ -384,7 +414,7 @@ def list_confirm(*, beneficiaries: BeneficiaryList, by: Resident, declared: bool
 
 
 CONFIRM_CHUNK = 5000
-ALL_COVERED = "名单中的人员均已通过其他渠道参保，无需下单。"
+ALL_COVERED = "名单中的人员本年度均已参保，无需下单。"
 
 
 def _confirm(locked: BeneficiaryList) -> Order | None:
@@ -419,11 +449,9 @@ def _confirm(locked: BeneficiaryList) -> Order | None:
     policies = {p.person_id: p for p in Policy.objects.filter(order=order).only("id", "person_id", "premium")}
     lost = [row for row in rows if persons[row.id_hash].pk not in policies]
     if lost:
-        covered = _covered_by(version, [row.id_hash for row in lost])
         for row in lost:
-            row.status, row.code = BeneficiaryRow.REFUSED, "already_covered"
-            row.message = (f"确认时该人员已通过其他渠道参保（{covered.get(row.id_hash, '其他渠道')}），"
-                           "本单不收取其保费。")
+            row.status, row.code = BeneficiaryRow.REFUSED, selectors.ALREADY_COVERED[0]
+            row.message = f"确认时该人员{selectors.ALREADY_COVERED[1]}，本单不收取其保费。"
         BeneficiaryRow.objects.bulk_update(lost, ["status", "code", "message"], batch_size=2000)
     if not policies:  # the rows keep why; no order is left behind
         order.delete()

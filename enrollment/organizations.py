@@ -6,22 +6,28 @@ Beneficiary lists are in ``enrollment.lists``.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
+from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from stdnum.cn import uscc
 
+from enrollment import quotas
 from enrollment.models import (
     Campaign,
     CampaignKind,
     Organization,
+    OrganizationInvitation,
     OrganizationMember,
     Plan,
     Resident,
 )
+from portal import crypto, sms
 
 logger = logging.getLogger(__name__)
 
@@ -115,18 +121,71 @@ def _require_approved(organization: Organization) -> None:
         raise Refused("organization", "not_approved", "单位注册信息尚未通过审核，审核通过后才能为他人投保。")
 
 
-def member_add(*, organization: Organization, by: Resident, phone: str, role: str) -> OrganizationMember:
+INVITATION_DAYS = 7
+
+
+def _phone(value: str) -> str:
+    phone = (value or "").strip().replace(" ", "")
+    if not re.fullmatch(r"1[3-9][0-9]{9}", phone):
+        raise Refused("phone", "phone_invalid", "请输入正确的11位手机号码。")
+    return phone
+
+
+def member_invite(*, organization: Organization, by: Resident, phone: str, role: str) -> OrganizationInvitation:
+    """Invite a mobile number to act for the organization: an SMS goes to it whether or not it has
+    an account, and the manager is told the same either way; the number's account accepts it after
+    signing in. Inviting the same number again renews the open invitation."""
     _require(by, organization, manager=True)
     if role not in dict(OrganizationMember.ROLE_CHOICES):
         raise Refused("role", "role_invalid", "请选择角色。")
-    resident = Resident.objects.filter(phone=phone.strip()).first()
-    if resident is None:
-        raise Refused("phone", "no_account", "该手机号尚未登录过本平台，请对方先用手机号登录一次。")
-    member, created = OrganizationMember.objects.get_or_create(organization=organization, resident=resident,
-                                                               defaults={"role": role})
-    if not created:
-        raise Refused("phone", "already_member", "该账户已是本单位经办人。")
-    return member
+    phone = _phone(phone)
+    digest = crypto.blind_index(phone)
+    if organization.members.filter(resident__phone=phone).exists():  # the manager sees the members anyway
+        raise Refused("phone", "already_member", "该手机号已是本单位经办人。")
+    quota = quotas.daily("invitations", organization.pk, settings.INVITATIONS_PER_ORGANIZATION_DAY)
+    if quotas.take(quota) is not None:
+        raise Refused("phone", "too_many_invitations", f"每个单位每天最多发送{quota.maximum}条邀请，请明日再试。")
+    expires = timezone.now() + timedelta(days=INVITATION_DAYS)
+    fields = {"phone_masked": sms.masked_phone(phone), "role": role, "invited_by": by, "expires_at": expires}
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                invitation, _ = OrganizationInvitation.objects.update_or_create(
+                    organization=organization, phone_hash=digest, answered_at__isnull=True, defaults=fields)
+        except IntegrityError:  # the same number invited at the same moment: one open invitation
+            invitation = OrganizationInvitation.objects.get(organization=organization, phone_hash=digest,
+                                                            answered_at__isnull=True)
+        name = organization.name
+        transaction.on_commit(lambda: sms.send(phone=phone, template="org_invitation", organization=name), robust=True)
+    return invitation
+
+
+def invitations_for(resident: Resident):
+    """Open invitations to this account's mobile number."""
+    return OrganizationInvitation.objects.filter(
+        phone_hash=crypto.blind_index(resident.phone), answered_at__isnull=True, expires_at__gt=timezone.now(),
+    ).select_related("organization")
+
+
+def invitation_answer(*, invitation_id: int, resident: Resident, accept: bool) -> OrganizationMember | None:
+    """The invited number's account accepts (becomes a member) or declines."""
+    with transaction.atomic():
+        invitation = invitations_for(resident).select_for_update(of=("self",)).filter(pk=invitation_id).first()
+        if invitation is None:
+            raise Refused("invitation", "invitation_gone", "该邀请不存在或已失效。")
+        invitation.answered_at, invitation.accepted = timezone.now(), accept
+        invitation.save(update_fields=["answered_at", "accepted"])
+        if not accept:
+            return None
+        member, _ = OrganizationMember.objects.get_or_create(
+            organization=invitation.organization, resident=resident, defaults={"role": invitation.role})
+        return member
+
+
+def invitation_revoke(*, organization: Organization, by: Resident, invitation_id: int) -> None:
+    _require(by, organization, manager=True)
+    OrganizationInvitation.objects.filter(organization=organization, pk=invitation_id, answered_at__isnull=True).update(
+        answered_at=timezone.now(), accepted=False)
 
 
 def member_remove(*, organization: Organization, by: Resident, member_id: int) -> None:

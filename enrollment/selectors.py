@@ -165,6 +165,7 @@ class PersonInput:
     id_number: str
     relation: str
     guardian: bool = False  # the buyer declares being the minor's guardian (relation "other")
+    own: bool = False  # the resident himself, filled in on the server (the page never shows his full ID)
 
 
 @dataclass
@@ -190,10 +191,62 @@ class PersonCheck:
 
 NAME_PATTERN = re.compile(r"^[\u4e00-\u9fa5·A-Za-z][\u4e00-\u9fa5·A-Za-z ]{0,28}[\u4e00-\u9fa5A-Za-z]$")
 
+# --- Least disclosure: what a buyer learns about another person ---------------------------------
+#
+# Someone buying for another person learns only what he needs to buy: "可以投保", or one of three
+# categories. Never the insured region, the registry's status, the channel that covers the person,
+# or a sensitive status (医疗救助): those are for the person himself (his own live check, his
+# policies), his guardian (the minor's policies he bought) and staff whose role needs them.
+
+NAME_MISMATCH = ("name_mismatch", "姓名与身份证号不符")
+NOT_ELIGIBLE = ("not_eligible", "不符合投保条件")
+ALREADY_COVERED = ("already_covered", "本年度已参保")
+CATEGORIES = {"name_mismatch": NAME_MISMATCH, "not_insured": NOT_ELIGIBLE, "suspended": NOT_ELIGIBLE,
+              "outside_region": NOT_ELIGIBLE, "already_covered": ALREADY_COVERED}
+ELIGIBLE_TEXT = "可以投保"
+
+
+def disclosed(code: str) -> tuple[str, str]:
+    """The category another person may learn for a registry or coverage refusal ``code``."""
+    return CATEGORIES.get(code, NOT_ELIGIBLE)
+
+
+class CheckLimitReached(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def count_person_check(*, resident, id_number: str, name: str) -> None:
+    """Count a check of another person against the account's quotas (a day, and a burst a minute).
+    The same ID and name again the same day costs nothing: only new questions are counted."""
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from enrollment import quotas
+    from portal import crypto
+
+    asked = f"quota:person-check-seen:{resident.pk}:{crypto.blind_index(id_number + '|' + name)}:" \
+            f"{timezone.localdate():%Y%m%d}"
+    if cache.get(asked):
+        return
+    day = quotas.daily("person-check", resident.pk, settings.PERSON_CHECKS_PER_ACCOUNT_DAY)
+    minute = quotas.rolling("person-check-minute", resident.pk, settings.PERSON_CHECKS_PER_ACCOUNT_MINUTE, 60)
+    refused = quotas.take(day, minute)
+    if refused is day:
+        raise CheckLimitReached(f"今日为他人查询投保资格已达{day.maximum}人次上限，请明日再试。为单位职工等多人投保请使用单位名单。")
+    if refused is minute:
+        raise CheckLimitReached("查询过于频繁，请稍候1分钟再试。")
+    cache.set(asked, 1, timeout=quotas.DAY)
+
 
 def person_check(*, resident, plan: Plan, person: PersonInput, today) -> PersonCheck:
     """Check one person for ``plan``: ID, relation and guardianship, base insurance, not yet
-    covered this product year through any channel, the age-band price."""
+    covered this product year through any channel, the age-band price.
+
+    The resident's own check says why in detail; a check of anyone else says only "可以投保" or one
+    category (``disclosed``), and is counted against the account's daily quota."""
     from enrollment import idnumber, registry
     from enrollment.models import Person, Policy, Relation
 
@@ -212,9 +265,10 @@ def person_check(*, resident, plan: Plan, person: PersonInput, today) -> PersonC
         return check
     check.id_number, check.masked = parsed.number, idnumber.mask(parsed.number)
     own = resident.person.id_number if resident.person_id else None
-    if person.relation == Relation.SELF and parsed.number != own:
+    himself = parsed.number == own
+    if person.relation == Relation.SELF and not himself:
         check.add("relation", "not_self", "“本人”须与实名认证的身份证号一致；为家人投保请选择对应关系。")
-    if person.relation != Relation.SELF and parsed.number == own:
+    if person.relation != Relation.SELF and himself:
         check.add("relation", "is_self", "这是您本人的身份证号，关系请选择“本人”。")
     check.age = parsed.age_on(today)
     check.minor = check.age < ADULT_AGE
@@ -226,11 +280,20 @@ def person_check(*, resident, plan: Plan, person: PersonInput, today) -> PersonC
     check.price = plan.price_for_age(parsed.age_on(version.coverage_start))
     if check.price is None:
         check.add("id_number", "no_price", "该年龄暂无对应保费，请联系客服。")
+    if check.errors:
+        return check
+    if not himself:
+        try:
+            count_person_check(resident=resident, id_number=parsed.number, name=name)
+        except CheckLimitReached as limit:
+            check.add("limit", "check_limit", limit.message)
+            return check
     existing = Person.objects.by_id_number(parsed.number).first()
     if existing and Policy.objects.filter(person=existing, version=version, status__in=Policy.LIVE).exists():
-        check.add("id_number", "already_covered", f"该人员已有{version.year}年度保单，每人每年度限购一份。")
-        return check
-    if check.errors:
+        if himself:
+            check.add("id_number", "already_covered", f"您已有{version.year}年度保单，每人每年度限购一份。")
+        else:
+            check.add("registry", *ALREADY_COVERED)
         return check
     try:
         answer = registry.lookup(parsed.number, name)
@@ -239,9 +302,9 @@ def person_check(*, resident, plan: Plan, person: PersonInput, today) -> PersonC
         return check
     verdict = registry.eligibility(version.program, answer)
     if not verdict.ok:
-        check.add("registry", verdict.code, verdict.message)
+        check.add("registry", *((verdict.code, verdict.message) if himself else disclosed(verdict.code)))
     else:
-        check.status = "基本医保参保正常"
+        check.status = "基本医保参保正常" if himself else ELIGIBLE_TEXT
         check.medical_assistance = answer.medical_assistance
     return check
 

@@ -338,7 +338,7 @@ def _order_write(*, resident, plan, people, checks, ip_address) -> Order:
             if _constraint(exc) != "one_live_policy_per_person_year":
                 raise
             errors.setdefault(f"people-{index}-id_number", []).append(
-                ("already_covered", f"{person_input.name}已有{version.year}年度保单（可能刚刚通过其他渠道参保），无需重复购买。")
+                ("already_covered", f"{person_input.name}：本年度已参保，每人每年度限购一份。")
             )
             continue
         if person_input.relation != Relation.SELF:

@@ -76,8 +76,17 @@ class Row:
     pct: int = 0  # bar length for the chart, 0–100 of the table's largest value
 
     @property
+    def small(self) -> bool:
+        return 0 < self.people < SMALL_CELL
+
+    @property
+    def shown(self):
+        """What the screen shows: 1 to 4 people are ``<5``, like the exports."""
+        return suppress(self.people)
+
+    @property
     def rate_text(self) -> str:
-        return percent(self.rate)
+        return "<5" if self.small else percent(self.rate)
 
 
 @dataclass
@@ -96,8 +105,12 @@ class Enrollment:
     chart: dict = field(default_factory=dict)
 
     @property
+    def shown(self):
+        return suppress(self.total)
+
+    @property
     def rate_text(self) -> str:
-        return percent(self.rate)
+        return "<5" if 0 < self.total < SMALL_CELL else percent(self.rate)
 
     @property
     def target_text(self) -> str:
@@ -105,9 +118,10 @@ class Enrollment:
 
 
 def _bars(rows: list[Row]) -> list[Row]:
+    """Bar lengths; a suppressed cell (1–4 people) draws none, so its length tells nothing either."""
     top = max((r.people for r in rows), default=0)
     for row in rows:
-        row.pct = round(row.people * 100 / top) if top else 0
+        row.pct = round(row.people * 100 / top) if top and not row.small else 0
     return rows
 
 
@@ -184,7 +198,8 @@ def _trend_chart(trend, target_people, width=600, height=200) -> dict:
     def y(value):
         return round(height - value * (height - 10) / top, 1)
 
-    points = " ".join(f"{round(i * step, 1)},{y(c)}" for i, (_, _, c) in enumerate(trend))
+    # A running total of 1 to 4 is drawn at 0, as the export writes it "<5".
+    points = " ".join(f"{round(i * step, 1)},{y(0 if 0 < c < SMALL_CELL else c)}" for i, (_, _, c) in enumerate(trend))
     return {"width": width, "height": height, "points": points,
             "target_y": y(target_people) if target_people else None}
 

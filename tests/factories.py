@@ -50,6 +50,14 @@ def carrier_line(phone, id_number, name, isp="移动"):
     return carrier.line_set(phone=phone, id_number=id_number, name=name, isp=isp)
 
 
+def add_member(organization, by, resident, role="operator"):
+    """``by`` (a manager) invites ``resident``'s mobile and ``resident`` accepts: the membership."""
+    from enrollment import organizations
+
+    invitation = organizations.member_invite(organization=organization, by=by, phone=resident.phone, role=role)
+    return organizations.invitation_answer(invitation_id=invitation.pk, resident=resident, accept=True)
+
+
 def make_resident(phone="13800000001", name="张桂兰", id_number=SELF_ID) -> Resident:
     user = User.objects.create_user(username=f"p:{phone}")
     user.set_unusable_password()

@@ -5,7 +5,7 @@
   Responsibility (frozen by triggers once published)
 - ``accounts``: Resident, FamilyMember, SmsCode, ConsentText, Consent
 - ``orders``: Order, Policy, Payment, Refund, PaymentNotification, RenewalAuthorization
-- ``organizations``: Organization, OrganizationMember, Campaign, BeneficiaryList, BeneficiaryRow
+- ``organizations``: Organization, OrganizationMember, OrganizationInvitation, Campaign, BeneficiaryList, BeneficiaryRow
 - ``fund``: CharityFund, FundEntry
 - ``identity``: VerificationAttempt, IdentityAppeal
 """
@@ -38,6 +38,7 @@ from enrollment.models.organizations import (
     Campaign,
     CampaignKind,
     Organization,
+    OrganizationInvitation,
     OrganizationMember,
 )
 from enrollment.models.persons import Person, PersonQuerySet
@@ -57,7 +58,7 @@ from enrollment.models.products import (
 __all__ = [
     "CLOSE_RELATIONS", "MONEY", "RATIO", "BeneficiaryList", "BeneficiaryRow", "Campaign", "CampaignKind", "Channel",
     "CharityFund", "CoInsurer", "Consent", "ConsentText", "CoveredField", "DeductibleGroup", "FamilyMember",
-    "FundEntry", "IdentityAppeal", "Order", "Organization", "OrganizationMember", "Payment", "PaymentMethod", "PaymentNotification",
+    "FundEntry", "IdentityAppeal", "Order", "Organization", "OrganizationInvitation", "OrganizationMember", "Payment", "PaymentMethod", "PaymentNotification",
     "Person", "PersonQuerySet", "Plan", "Policy", "PriceBand", "ProductVersion", "Program", "RatioBand", "Refund", "Relation",
     "RenewalAuthorization", "Resident", "Responsibility", "SmsCode", "VerificationAttempt", "VisitType",
 ]

@@ -85,6 +85,32 @@ class OrganizationMember(models.Model):
         return f"{self.organization}：{self.resident}（{self.get_role_display()}）"
 
 
+class OrganizationInvitation(models.Model):
+    """A manager's invitation to a mobile number to act for the organization. It is sent by SMS
+    whether or not the number has an account (the manager is told the same either way) and waits
+    for that number's account to accept it. The number is kept as its blind index and masked."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations",
+                                     verbose_name="单位")
+    phone_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    phone_masked = models.CharField("手机号", max_length=11, editable=False)
+    role = models.CharField("角色", max_length=10, choices=OrganizationMember.ROLE_CHOICES)
+    invited_by = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+", verbose_name="邀请人")
+    created_at = models.DateTimeField("邀请时间", auto_now_add=True)
+    expires_at = models.DateTimeField("有效期至")
+    answered_at = models.DateTimeField("处理时间", null=True, blank=True)
+    accepted = models.BooleanField("已接受", null=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "经办人邀请"
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["organization", "phone_hash"],
+                                               condition=Q(answered_at__isnull=True), name="one_open_invitation")]
+
+    def __str__(self) -> str:
+        return f"{self.organization}：{self.phone_masked}"
+
+
 class CampaignKind(models.TextChoices):
     JINGXIAO = "jingxiao", "敬孝心"
     XIANAI = "xianai", "献爱心"

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -77,7 +78,23 @@ def org_home(request):
         "campaigns": selectors.campaigns_with_progress(Campaign.objects.filter(
             public=True, kind=CampaignKind.XIANAI, organizer__isnull=True)),
         "lists": BeneficiaryList.objects.filter(uploaded_by=request.resident, organization__isnull=True)[:20],
+        "invitations": organizations.invitations_for(request.resident),
+        "donor_cap": settings.LIST_ROWS_PER_DONOR_DAY,
     })
+
+
+@resident_required
+@require_POST
+def invitation_answer(request, invitation_id):
+    """The invited account accepts (and becomes a member) or declines."""
+    accept = request.POST.get("answer") == "accept"
+    try:
+        member = organizations.invitation_answer(invitation_id=invitation_id, resident=request.resident, accept=accept)
+    except organizations.Refused:
+        raise Http404 from None  # not an open invitation to this account's number
+    if member is not None:
+        return redirect("enrollment:org_detail", pk=member.organization_id)
+    return redirect("enrollment:org_home")
 
 
 @resident_required
@@ -105,15 +122,21 @@ def org_detail(request, pk):
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            organizations.member_add(organization=organization, by=request.resident, **form.cleaned_data)
+            invitation = organizations.member_invite(organization=organization, by=request.resident,
+                                                     **form.cleaned_data)
         except organizations.Refused as refused:
             _refused(form, refused)
             status = 422
         else:
+            messages.success(request, f"已向{invitation.phone_masked}发送邀请短信。对方用该手机号登录后，在“单位投保”页面"
+                                      "接受邀请即可成为经办人（7天内有效）。")
             return redirect("enrollment:org_detail", pk=pk)
+    elif request.method == "POST":
+        status = 422
     return render(request, "enrollment/org/detail.html", {
         "organization": organization, "member": member, "member_form": form,
         "members": organization.members.select_related("resident"),
+        "invitations": organization.invitations.filter(answered_at__isnull=True, expires_at__gt=timezone.now()),
         "campaigns": selectors.campaigns_with_progress(organization.campaigns.all()),
         "lists": organization.lists.select_related("order", "campaign")[:50],
         "tax_form": TaxForm(), "is_manager": member.role == OrganizationMember.MANAGER,
@@ -127,8 +150,17 @@ def member_remove(request, pk, member_id):
     try:
         organizations.member_remove(organization=organization, by=request.resident, member_id=member_id)
     except organizations.Refused as refused:
-        from django.contrib import messages
+        messages.error(request, refused.message)
+    return redirect("enrollment:org_detail", pk=pk)
 
+
+@resident_required
+@require_POST
+def invitation_revoke(request, pk, invitation_id):
+    organization, _ = _member_org(request, pk)
+    try:
+        organizations.invitation_revoke(organization=organization, by=request.resident, invitation_id=invitation_id)
+    except organizations.Refused as refused:
         messages.error(request, refused.message)
     return redirect("enrollment:org_detail", pk=pk)
 
@@ -418,6 +450,8 @@ urlpatterns = [
     path("org/register/", org_register, name="org_register"),
     path("org/<int:pk>/", org_detail, name="org_detail"),
     path("org/<int:pk>/members/<int:member_id>/remove/", member_remove, name="member_remove"),
+    path("org/<int:pk>/invitations/<int:invitation_id>/revoke/", invitation_revoke, name="invitation_revoke"),
+    path("org/invitations/<int:invitation_id>/", invitation_answer, name="invitation_answer"),
     path("org/<int:pk>/tax/", org_tax, name="org_tax"),
     path("org/<int:pk>/campaigns/new/", campaign_new, name="campaign_new"),
     path("campaigns/", campaign_list, name="campaign_list"),

@@ -60,10 +60,16 @@ def buy_plan(request, slug):
     )
 
 
-def _people_from(post) -> list[tuple[int, PersonInput]]:
+def _people_from(post, resident) -> list[tuple[int, PersonInput]]:
+    """The person rows posted. The resident's own row carries no ID number: the page shows it
+    masked and the server fills it in (his name and ID as bound)."""
     rows = []
     for index in range(MAX_PEOPLE):
         prefix = f"people-{index}-"
+        if post.get(f"{prefix}own") == "1":
+            me = resident.person
+            rows.append((index, PersonInput(name=me.name, id_number=me.id_number, relation=Relation.SELF, own=True)))
+            continue
         if f"{prefix}id_number" not in post:
             continue
         rows.append(
@@ -89,7 +95,7 @@ def buy_people(request, slug, plan):
     resident = request.resident
     errors: dict = {}
     if request.method == "POST":
-        rows = _people_from(request.POST)
+        rows = _people_from(request.POST, resident)
         try:
             order = services.order_create(
                 resident=resident,
@@ -111,7 +117,7 @@ def buy_people(request, slug, plan):
             return redirect("enrollment:order_detail", number=order.number)
     else:
         me = resident.person
-        rows = [(0, PersonInput(name=me.name, id_number=me.id_number, relation=Relation.SELF))]
+        rows = [(0, PersonInput(name=me.name, id_number=me.id_number, relation=Relation.SELF, own=True))]
     people = [
         {
             "index": index,
@@ -135,6 +141,7 @@ def buy_people(request, slug, plan):
             "next_index": max((i for i, _ in rows), default=-1) + 1,
             "max_people": MAX_PEOPLE,
             "open": version.sales_open_on(timezone.localdate()),
+            "own_masked": resident.person.id_masked,
         },
         status=422 if errors else 200,
     )
@@ -145,7 +152,7 @@ def buy_people(request, slug, plan):
 def check_person(request, slug, plan, index):
     """htmx: the live check of one row (ID valid, base insurance, not yet covered, price)."""
     plan_obj = _plan(slug, plan)
-    rows = dict(_people_from(request.POST))
+    rows = dict(_people_from(request.POST, request.resident))
     person = rows.get(index)
     if person is None:
         return HttpResponse(status=400)

@@ -12,8 +12,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def figures(products):
-    for n, slug in enumerate(["wuwei-2025", "wuwei-2025", "wuwei-2025", "weihai-2025"]):
-        sold_policy(slug, f"参保人{'甲乙丙丁'[n]}", make_id(f"62060219800101{n:02d}1"), number=str(n))
+    for n, slug in enumerate(["wuwei-2025"] * 6 + ["weihai-2025"]):
+        sold_policy(slug, f"参保人{'甲乙丙丁戊己庚'[n]}", make_id(f"62060219800101{n:02d}1"), number=str(n))
     wuwei = ProductVersion.objects.get(slug="wuwei-2025")
     DistrictPopulation.objects.create(program=wuwei.program, year=2025, region_code="620602", name="凉州区", eligible=30)
 
@@ -31,14 +31,14 @@ def test_the_bureau_filters_the_dashboard(phone, figures):
     wuwei = ProductVersion.objects.get(slug="wuwei-2025")
     phone.get_by_label("项目年度").select_option(str(wuwei.pk))
     phone.locator("#figures h2", has_text="天马·医惠保").wait_for()
-    assert phone.locator('[data-figure="total"]').inner_text() == "3"
-    assert phone.locator('[data-figure="rate"]').inner_text() == "10.00%"
+    assert phone.locator('[data-figure="total"]').inner_text() == "6"
+    assert phone.locator('[data-figure="rate"]').inner_text() == "20.00%"
     assert phone.locator("svg.trend polyline").count() == 1
 
     weihai = ProductVersion.objects.get(slug="weihai-2025")
     phone.get_by_label("项目年度").select_option(str(weihai.pk))
     phone.locator("#figures h2", has_text="威你保").wait_for()
-    assert phone.locator('[data-figure="total"]').inner_text() == "1"
+    assert phone.locator('[data-figure="total"]').inner_text() == "<5"  # 1 person: suppressed
     assert f"version={weihai.pk}" in phone.url  # the filter is in the address, to share or reload
     assert "参保人甲" not in phone.content()
     assert all(url.startswith(phone.url.split("/supervision")[0]) for url in requests)  # nothing from a CDN

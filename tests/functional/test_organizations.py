@@ -24,7 +24,7 @@ from enrollment.models import (
 )
 from portal.simulators import payment as provider
 from portal.simulators.models import SimPayment
-from tests.factories import MOTHER_ID, SELF_ID, make_id, make_resident, roster, staff_user
+from tests.factories import MOTHER_ID, SELF_ID, add_member, make_id, make_resident, roster, staff_user
 
 pytestmark = pytest.mark.django_db
 IN_SALES_WINDOW = "2025-06-15 10:00 +08:00"
@@ -256,7 +256,7 @@ def test_a_ticket_opened_for_the_organization_is_shared_with_its_other_members(c
     from supervision.models import Ticket
 
     colleague = make_resident(phone="13800000077", name="赵一", id_number=WORKER_A)
-    organizations.member_add(organization=employer, by=manager, phone=colleague.phone, role="operator")
+    add_member(employer, manager, colleague)
     outsider = make_resident(phone="13800000088", name="钱二", id_number=WORKER_B)
     client.force_login(manager.user)
     assert "代表单位提交" in client.get(reverse("supervision:tickets")).content.decode()

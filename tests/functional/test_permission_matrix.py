@@ -20,6 +20,7 @@ from tests.factories import (
     MOTHER_ID,
     SELF_ID,
     active_policy,
+    add_member,
     make_id,
     make_resident,
     pending_order,
@@ -132,8 +133,7 @@ def _build():
     w.operator = make_resident("13800000004", "马经理", OPERATOR_ID)
     w.organization = _organization(w.operator, "武威市示例建材有限公司", "91620600MA71X0AB3")
     member = make_resident("13800000006", "朱经办", MEMBER_ID)
-    w.member = organizations.member_add(organization=w.organization, by=w.operator, phone=member.phone,
-                                        role="operator")
+    w.member = add_member(w.organization, w.operator, member)
     w.campaign = organizations.campaign_create(
         organization=w.organization, by=w.operator, kind="nuanren", name="暖人心·职工关爱", plan=w.plan,
         target_group="本单位职工", target_count=10, budget=Decimal("690.00"), description="")
@@ -152,6 +152,8 @@ def _build():
     payment = billing.payment_start(order=w.org_order, method="online")
     provider.pay(transaction_id=SimPayment.objects.get(out_trade_no=payment.out_trade_no).transaction_id)
     billing.order_refresh(order=w.org_order)
+    w.invitation = organizations.member_invite(organization=w.organization, by=w.operator, phone=w.other.phone,
+                                               role="operator")
     w.other_operator = make_resident("13800000005", "牛经理", OTHER_OPERATOR_ID)
     _organization(w.other_operator, "凉州区示例农业合作社", "93620602MA71X0AB4")
 

@@ -76,7 +76,8 @@ def test_buying_requires_sign_in(client, products, in_window):
 
 def test_the_people_screen_starts_with_oneself(signed_in, in_window):
     page = signed_in.get(BUY_URL).content.decode()
-    assert 'value="张桂兰"' in page and "提交订单" in page
+    assert "张桂兰（本人）" in page and "620602********" + SELF_ID[-4:] in page and "提交订单" in page
+    assert SELF_ID not in page  # never the resident's full ID: the server fills it in
 
 
 def test_buying_for_self_and_a_parent_makes_one_pending_order(signed_in, resident, in_window):
@@ -113,8 +114,8 @@ def test_outside_the_sales_window_the_refusal_gives_the_dates(signed_in):
         (("", MOTHER_ID, "parent"), "请填写姓名"),
         (("李秀英", MOTHER_ID, "self"), "“本人”须与实名认证的身份证号一致"),
         (("张小宝", CHILD_ID, "other"), "须由监护人投保"),
-        (("赵六", LANZHOU_ID, "other"), "武威"),
-        (("钱七", UNINSURED_ID, "other"), "未查询到基本医疗保险参保记录"),
+        (("赵六", LANZHOU_ID, "other"), "不符合投保条件"),  # another person learns only the category
+        (("钱七", UNINSURED_ID, "other"), "不符合投保条件"),
     ],
 )
 def test_each_bad_person_is_refused_with_a_clear_message_and_nothing_is_created(signed_in, in_window, row, message):

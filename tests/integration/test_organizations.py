@@ -28,7 +28,16 @@ from enrollment.selectors import PersonInput
 from portal.crypto import blind_index
 from portal.integrations.sms import template_id
 from portal.integrations.sms.simulator.models import SmsMessage
-from tests.factories import MOTHER_ID, SELF_ID, UNINSURED_ID, active_policy, make_id, make_resident, roster
+from tests.factories import (
+    MOTHER_ID,
+    SELF_ID,
+    UNINSURED_ID,
+    active_policy,
+    add_member,
+    make_id,
+    make_resident,
+    roster,
+)
 
 IN_SALES_WINDOW = "2025-06-15 10:00 +08:00"
 CREDIT_CODE = "91620600MA71X0AB3Q"  # check digit computed by python-stdnum (uscc)
@@ -150,7 +159,7 @@ def test_each_row_gets_its_own_outcome(employer):
     beneficiaries = validated(organization, manager, rows)
     assert outcome(beneficiaries) == {
         2: ("valid", ""), 3: ("invalid", "id_checksum"), 4: ("invalid", "id_as_number"),
-        5: ("invalid", "duplicate_in_file"), 6: ("invalid", "not_insured"), 7: ("invalid", "already_covered"),
+        5: ("invalid", "duplicate_in_file"), 6: ("invalid", "not_eligible"), 7: ("invalid", "already_covered"),
         8: ("invalid", "name_invalid"), 9: ("invalid", "phone_invalid"),
     }
     row4 = beneficiaries.rows.get(row_number=4)
@@ -345,7 +354,7 @@ def test_an_individual_donor_joins_only_an_open_xianai_campaign(employer):
 def test_an_operator_fixes_rows_but_only_a_manager_confirms(employer):
     organization, manager = employer
     operator = make_resident(phone="13900000002", name=None, id_number=None)
-    organizations.member_add(organization=organization, by=manager, phone=operator.phone, role="operator")
+    add_member(organization, manager, operator)
     beneficiaries = validated(organization, operator, [("赵一", WORKER_A, "")])
     with pytest.raises(organizations.Refused) as refused:
         lists.list_confirm(beneficiaries=beneficiaries, by=operator, declared=True)
@@ -403,7 +412,7 @@ def test_two_lists_and_the_person_himself_at_once_make_exactly_one_policy(produc
     assert Policy.objects.filter(person__name="赵一", status__in=Policy.LIVE).count() == 1
     # Whoever lost was told why and not charged for that person.
     refused_rows = BeneficiaryRow.objects.filter(status=BeneficiaryRow.REFUSED)
-    assert all("其他渠道" in row.message for row in refused_rows)
+    assert all("本年度已参保" in row.message for row in refused_rows)
     for order in Order.objects.all():
         assert order.amount == sum(p.premium for p in order.policies.all())
     buy_won = isinstance(results[2], Decimal)

@@ -45,6 +45,8 @@ TEMPLATES: dict[str, Template] = {
         Template("identity_appeal_rejected", "2301103", "您的实名申诉{1}未通过审核，请登录后在“实名认证”页面查看原因。",
                  ("number",)),
         Template("identity_recheck_failed", "2301104", "您账户的实名信息复核未通过，已解除实名绑定，请登录后重新进行实名认证。", ()),
+        Template("org_invitation", "2301105", "{1}邀请您成为单位经办人，请用本手机号登录平台，在“单位投保”页面接受邀请，7天内有效。",
+                 ("organization",)),
     )
 }
 
