@@ -86,7 +86,11 @@ class Row:
 
     @property
     def rate_text(self) -> str:
-        return "<5" if self.small else percent(self.rate)
+        return percent(self.rate)
+
+    @property
+    def shown_rate(self) -> str:
+        return "<5" if self.small else self.rate_text
 
 
 @dataclass
@@ -110,7 +114,11 @@ class Enrollment:
 
     @property
     def rate_text(self) -> str:
-        return "<5" if 0 < self.total < SMALL_CELL else percent(self.rate)
+        return percent(self.rate)
+
+    @property
+    def shown_rate(self) -> str:
+        return "<5" if 0 < self.total < SMALL_CELL else self.rate_text
 
     @property
     def target_text(self) -> str:
