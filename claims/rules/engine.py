@@ -26,6 +26,16 @@ How the rules are read (the spec's binding reading, plus what it leaves open):
   recipients the tilt's deductibles replace the plan's for the groups it names.
 - Drug-list responsibility (``field == "drugs"``): the covered amount is the sum of the
   settlement's ``drugs`` items whose code is on the list.
+- Payout never above what the patient bore: a settlement's amounts are counted once. The patient's
+  own part is ``total`` less what basic insurance, critical-illness insurance and medical assistance
+  paid (without a ``total``: the sum of the other amounts). Each drug item is covered by the first
+  drug-list responsibility (whose conditions hold) listing it, and the listed amount is kept out of
+  ``in_catalog_self_pay`` (what is left of it, out of ``out_of_catalog``): the drugs were part of
+  that burden, paid once under the drug line. Each amount field is covered by the first
+  responsibility on it whose conditions hold. Every covered amount is then taken, in processing
+  order, from what is left of the own part, so the covered amounts of a settlement add up to at
+  most the own part; a line's rounded payout never exceeds its covered amount (ratios are at most
+  100%, amounts whole cents), so neither does the settlement's payout.
 - Limits cap each responsibility's exact cumulative payout; what is over the cap is not paid.
 - Rounding is split-invariant: a settlement's payout on a responsibility is
   ``round(cumulative after) − round(cumulative before)``, half-up to cents, so a year's payouts add
@@ -101,23 +111,71 @@ class _Rule:
         self.bands = tuple((b.upper, min(b.ratio + bonus, ONE)) for b in r.bands) if r.bands else ()
         self.flat = min(r.flat_ratio + bonus, ONE) if r.flat_ratio is not None and not r.bands else None
 
-    def covered(self, s: Settlement) -> Decimal:
+    def applies(self, s: Settlement) -> bool:
         if self.visit_types is not None and s.visit_type not in self.visit_types:
-            return ZERO
+            return False
         if self.min_level is not None and s.hospital_level < self.min_level:
-            return ZERO
+            return False
         if self.designated is not None and s.designated != self.designated:
-            return ZERO
+            return False
         if self.in_region is not None and s.in_region != self.in_region:
-            return ZERO
+            return False
         if self.ranges is not None:
             categories = [_category(d) for d in s.diagnoses]
             if not any(lo <= cat <= hi for cat in categories for lo, hi in self.ranges):
-                return ZERO
-        if self.r.field == "drugs":
-            listed = self.r.drug_list
-            return sum((d.amount for d in s.drugs if d.code.upper() in listed), ZERO)
-        return s.amounts.get(self.r.field, ZERO)
+                return False
+        return True
+
+
+DRUGS = "drugs"
+FUND_FIELDS = ("base_fund_paid", "critical_illness_paid", "medical_assistance_paid")
+# Where listed drugs' amounts are taken out of, in order (see the module docstring).
+DRUG_SOURCES = ("in_catalog_self_pay", "out_of_catalog")
+
+
+def own_part(s: Settlement) -> Decimal:
+    """What the patient bore in this settlement: the total less what the public funds paid."""
+    amounts = s.amounts
+    if "total" in amounts:
+        left = amounts["total"] - sum((amounts.get(f, ZERO) for f in FUND_FIELDS), ZERO)
+    else:
+        left = sum((v for k, v in amounts.items() if k not in FUND_FIELDS), ZERO)
+    return max(left, ZERO)
+
+
+def _covered_amounts(rules: list[_Rule], s: Settlement) -> list[tuple[_Rule, Decimal, Decimal]]:
+    """Each rule's covered amount in this settlement, counted once (module docstring), with what
+    the own-part limit took off it. Rules covering nothing are left out."""
+    applying = [rule for rule in rules if rule.applies(s)]
+    claimed: set[int] = set()
+    drug_amounts: dict[int, Decimal] = {}
+    for rule in applying:
+        if rule.r.field == DRUGS:
+            listed = rule.r.drug_list
+            mine = [i for i, d in enumerate(s.drugs) if i not in claimed and d.code.upper() in listed]
+            claimed.update(mine)
+            drug_amounts[id(rule)] = sum((s.drugs[i].amount for i in mine), ZERO)
+    fields = {k: v for k, v in s.amounts.items() if k != "total" and k not in FUND_FIELDS}
+    carve = sum(drug_amounts.values(), ZERO)
+    for source in DRUG_SOURCES:
+        taken = min(carve, fields.get(source, ZERO))
+        if taken > 0:
+            fields[source] -= taken
+            carve -= taken
+    left = own_part(s)
+    covered = []
+    for rule in applying:
+        if rule.r.field == DRUGS:
+            amount = drug_amounts[id(rule)]
+        else:
+            amount = fields.get(rule.r.field, ZERO)
+            fields[rule.r.field] = ZERO
+        if amount <= 0:
+            continue
+        kept = min(amount, left)
+        left -= kept
+        covered.append((rule, kept, amount - kept))
+    return [item for item in covered if item[1] > 0]
 
 
 def _bonus(config: BenefitConfig, policy: PolicyFacts) -> tuple[Decimal, list[str]]:
@@ -180,8 +238,7 @@ def adjudicate_year(config: BenefitConfig, policy: PolicyFacts, settlements: Ite
         elif not policy.coverage_start <= s.admission_date <= policy.coverage_end:
             reason = OUTSIDE_COVERAGE
         seen.add(s.settlement_id)
-        covered = [] if reason else [(rule, rule.covered(s)) for rule in rules]
-        covered = [(rule, amount) for rule, amount in covered if amount > 0]
+        covered = [] if reason else _covered_amounts(rules, s)
         if reason is None and not covered:
             reason = NOT_COVERED
         if reason:
@@ -189,7 +246,7 @@ def adjudicate_year(config: BenefitConfig, policy: PolicyFacts, settlements: Ite
             continue
 
         lines = []
-        for rule, amount in covered:
+        for rule, amount, over in covered:
             r = rule.r
             group = r.deductible_group
             taken = ZERO
@@ -229,7 +286,7 @@ def adjudicate_year(config: BenefitConfig, policy: PolicyFacts, settlements: Ite
                     deductible=cents(taken),
                     payout=payout,
                     explanation=_explain(rule, amount, taken, rest, segments, s.pre_existing, payout, capped,
-                                         r.limit, bonus_text),
+                                         r.limit, bonus_text, over),
                     segments=tuple(segments),
                     capped=capped,
                 )
@@ -248,8 +305,11 @@ def adjudicate_year(config: BenefitConfig, policy: PolicyFacts, settlements: Ite
     return YearResult(results=tuple(results), state=state)
 
 
-def _explain(rule: _Rule, amount, taken, rest, segments, pre_existing, payout, capped, limit, bonus_text) -> str:
+def _explain(rule: _Rule, amount, taken, rest, segments, pre_existing, payout, capped, limit, bonus_text,
+             over=ZERO) -> str:
     parts = [f"{rule.label}{yuan(amount)}元"]
+    if over > 0:
+        parts[0] += f"（另{yuan(over)}元超出本次结算个人负担部分，不予计算）"
     if taken:
         parts.append(f"扣除免赔额{yuan(taken)}元")
     if rest <= 0:

@@ -11,7 +11,9 @@ Readings written down:
 - Unknown keys are refused, at the top level as in ``amounts``: a misspelt ``pre_existing`` must not
   silently default.
 - ``drugs`` (optional) is this project's extension for a drug-list responsibility (Weihai's
-  specific and innovative drugs): ``[{"code": "...", "name": "...", "amount": "..."}]``.
+  specific and innovative drugs): ``[{"code": "...", "name": "...", "amount": "..."}]``. The items
+  are part of what the patient bore: their sum may not exceed ``total`` less the three public
+  funds' payments (``drugs_exceed_own_part``).
 - ``reverses`` (optional) names the ``settlement_id`` this record corrects (冲正/重结算).
 """
 
@@ -35,6 +37,7 @@ AMOUNT_KEYS = (
     "out_of_catalog",
     "heavy_ion",
 )
+FUND_KEYS = ("base_fund_paid", "critical_illness_paid", "medical_assistance_paid")
 REQUIRED = (
     "settlement_id",
     "id_number",
@@ -313,6 +316,13 @@ def parse_settlement(data: Mapping) -> Settlement:
                 if isinstance(code, str) and code.strip() and amount is not None:
                     drugs.append(DrugItem(code=code.strip().upper(), amount=amount, name=str(item.get("name", ""))))
 
+    if drugs and valid_amounts(amounts):
+        bore = amounts["total"] - sum((amounts[k] for k in FUND_KEYS), Decimal("0.00"))
+        listed = sum((d.amount for d in drugs), Decimal("0.00"))
+        if listed > bore:
+            errors.add("drugs", "drugs_exceed_own_part",
+                       f"药品明细合计{listed}超过本次结算个人负担部分{bore}（总金额减基本医保、大病保险、医疗救助支付）")
+
     if errors.items:
         raise RecordInvalid(errors.items)
     return Settlement(
@@ -334,6 +344,10 @@ def parse_settlement(data: Mapping) -> Settlement:
         drugs=tuple(drugs),
         reverses=reverses,
     )
+
+
+def valid_amounts(amounts: Mapping) -> bool:
+    return "total" in amounts and all(k in amounts for k in FUND_KEYS)
 
 
 TRUE_WORDS = {"true", "1", "是", "y", "yes"}

@@ -82,6 +82,9 @@ def stay(*, sid: str | None = None, day: int = 0, pre_existing: bool = False, dr
         for key in ("in_catalog_self_pay", "out_of_catalog", "heavy_ion")
         if key in overrides
     }
+    # Drug items are part of the stay's cost beyond the other amounts (the helper's reading), plus
+    # 1,000.00 the patient bore that no responsibility covers.
+    drug_items = tuple(DrugItem(code, D(str(amount))) for code, amount in drugs)
     admitted = date(2025, 8, 1) + timedelta(days=day)
     fields = dict(
         settlement_id=sid or f"S{next(_counter):06d}",
@@ -98,8 +101,9 @@ def stay(*, sid: str | None = None, day: int = 0, pre_existing: bool = False, dr
         settled_at=datetime(2025, 8, 1, 10, tzinfo=CST) + timedelta(days=day + 3),
         diagnoses=("I63.9",),
         pre_existing=pre_existing,
-        amounts={"total": sum(amounts.values(), D("0")) + D("1000"), **amounts},
-        drugs=tuple(DrugItem(code, D(str(amount))) for code, amount in drugs),
+        amounts={"total": sum(amounts.values(), D("0")) + sum((d.amount for d in drug_items), D("0")) + D("1000"),
+                 **amounts},
+        drugs=drug_items,
     )
     fields.update(overrides)
     return Settlement(**fields)
