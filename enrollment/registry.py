@@ -10,7 +10,10 @@
 - ``http``: the bureau's registry interface —
 
   ``POST {REGISTRY_API_URL}/v1/insured/lookup`` with ``{"id_number": ..., "name": ...}`` and
-  ``POST {REGISTRY_API_URL}/v1/insured/lookup-batch`` with ``{"people": [{"id_number", "name"}, ...]}``
+  ``POST {REGISTRY_API_URL}/v1/insured/lookup-batch`` with
+  ``{"people": [{"id_number", "psn_cert_type", "name"}, ...]}`` (``psn_cert_type``: the 医保
+  document-type code of the number, ``idnumber.cert_type``: 01 resident card, 17 HK/Macao/Taiwan
+  residence permit, 07 foreigners' permanent-residence card)
   (at most 500 a request). Headers: ``X-App-Key``, ``X-Timestamp`` (Unix seconds), ``X-Nonce``,
   ``X-Signature`` = hex HMAC-SHA256(``REGISTRY_APP_SECRET``, ``"POST\\n{path}\\n{timestamp}\\n{nonce}\\n{body}"``).
   Answer: ``{"status": "in_force"|"not_insured"|"suspended", "insured_region": "620602",
@@ -144,7 +147,8 @@ def signature(secret: str, path: str, timestamp: str, nonce: str, body: bytes) -
 
 def _http(batch: list[tuple[str, str]]) -> dict[str, RegistryAnswer]:
     path = "/v1/insured/lookup-batch"
-    body = json.dumps({"people": [{"id_number": n, "name": name} for n, name in batch]}, ensure_ascii=False).encode()
+    people = [{"id_number": n, "psn_cert_type": idnumber.cert_type(n), "name": name} for n, name in batch]
+    body = json.dumps({"people": people}, ensure_ascii=False).encode()
     timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
     request = urllib.request.Request(
         settings.REGISTRY_API_URL.rstrip("/") + path,

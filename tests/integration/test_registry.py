@@ -75,6 +75,7 @@ class FakeRegistry(BaseHTTPRequestHandler):
 
     mode = "ok"
     seen: list = []
+    sent: list = []
 
     def do_POST(self):  # noqa: N802
         body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -88,6 +89,7 @@ class FakeRegistry(BaseHTTPRequestHandler):
             self.end_headers()
             return
         people = json.loads(body)["people"]
+        FakeRegistry.sent.extend(people)
         results = [{"id_number": p["id_number"], "status": "in_force", "insured_region": "371002",
                     "category": "employee", "medical_assistance": True, "name_matches": True,
                     "account_balance": "88.80"} for p in people]
@@ -107,6 +109,7 @@ def fake_registry():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     FakeRegistry.seen = []
+    FakeRegistry.sent = []
     with override_settings(REGISTRY_BACKEND="http", REGISTRY_API_URL=f"http://127.0.0.1:{server.server_port}",
                            REGISTRY_APP_KEY="portal", REGISTRY_APP_SECRET="registry-secret",
                            REGISTRY_TIMEOUT_SECONDS=1):
@@ -135,3 +138,29 @@ def test_an_unreachable_registry_is_unavailable():
         registry.RegistryUnavailable
     ):
         registry.lookup(WEIHAI_ID, "王建国")
+
+
+def test_each_number_goes_with_its_document_type(fake_registry):
+    fake_registry.mode = "ok"
+    registry.lookup_many([(WEIHAI_ID, "王建国"), ("830000199201300022", "林美玲"), ("937840199001010017", "JOHN SMITH")])
+    assert sorted((p["id_number"], p["psn_cert_type"]) for p in fake_registry.sent) == sorted([
+        ("830000199201300022", "17"), (WEIHAI_ID, "01"), ("937840199001010017", "07")])
+
+
+@pytest.mark.parametrize(("number", "name"), [("830000199201300022", "林美玲"), ("810000199001010019", "陈家明"),
+                                              ("937840199001010017", "JOHN SMITH")])
+def test_permit_and_foreign_card_holders_insured_in_weihai_can_be_bought_for(products, number, name):
+    from datetime import date
+
+    from enrollment.models import Plan, Relation
+    from enrollment.selectors import PersonInput, person_check
+    from tests.factories import make_resident
+
+    roster(WEIHAI_ID, "王建国", category="employee")
+    roster(number, name, region="371002")
+    resident = make_resident(name="王建国", id_number=WEIHAI_ID)
+    plan = Plan.objects.get(version__slug="weihai-2025", code="standard")
+    check = person_check(resident=resident, plan=plan, person=PersonInput(name, number, Relation.OTHER),
+                         today=date(2024, 10, 1))
+    assert check.ok, check.errors
+    assert check.masked == number[:6] + "********" + number[-4:]

@@ -75,3 +75,46 @@ def test_mask_never_leaks_odd_input():
 def test_is_valid():
     assert idnumber.is_valid("620602197505201231")
     assert not idnumber.is_valid("620602197505201230")
+
+
+# --- Residence permits and the foreigners' permanent-residence ID ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "kind", "cert_type", "region", "born", "sex"),
+    [
+        ("620602197505201231", idnumber.RESIDENT, "01", "620602", date(1975, 5, 20), "M"),
+        ("810000199001010019", idnumber.HK_MACAO_PERMIT, "17", "810000", date(1990, 1, 1), "M"),
+        ("830000199201300022", idnumber.TAIWAN_PERMIT, "17", "830000", date(1992, 1, 30), "F"),
+        # 9, issued in Shandong (37), nationality 840, born 1990-01-01, sequence 00, sex 1, check 7.
+        ("937840199001010017", idnumber.FOREIGN_PERMANENT, "07", "370000", date(1990, 1, 1), "M"),
+    ],
+)
+def test_each_kind_of_number_is_read_with_its_document_type(number, kind, cert_type, region, born, sex):
+    parsed = idnumber.parse(number)
+    assert (parsed.kind, parsed.cert_type, parsed.region_code, parsed.birth_date, parsed.sex) == (
+        kind, cert_type, region, born, sex)
+    assert idnumber.cert_type(number) == cert_type
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("830000199201300023", "id_checksum"),  # Taiwan permit, wrong check digit
+        ("830100199201300022", "id_region"),  # a permit's address code is exactly 830000
+        ("937840199001010018", "id_checksum"),
+        ("971840199001010017", "id_region"),  # 71 is not a province that issues the card
+        ("937156199001010017", "id_nationality"),  # 156 is China
+        ("937840199002300017", "id_birth_date"),
+        ("710000199001010010", "id_region"),  # no resident card starts with 71
+    ],
+)
+def test_each_kind_has_its_own_check(value, code):
+    with pytest.raises(idnumber.IdNumberError) as exc:
+        idnumber.parse(value)
+    assert exc.value.code == code
+
+
+def test_the_permits_and_the_foreigners_card_are_masked_like_the_resident_card():
+    assert idnumber.mask("937840199001010017") == "937840********0017"
+    assert idnumber.mask("830000199201300022") == "830000********0022"
