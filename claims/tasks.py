@@ -29,3 +29,11 @@ def recompute_policy_year(policy_id: int) -> int:
 def sweep_policy_years() -> int:
     """Beat, every ``CLAIMS_SWEEP_SECONDS``: re-enqueue the policy years whose message was lost."""
     return services.policy_years_sweep(grace_seconds=settings.CLAIMS_SWEEP_GRACE_SECONDS)
+
+
+@shared_task(acks_late=True)
+def rematch_settlements(policy_ids: list[int] | None = None) -> int:
+    """Settlements stored unmatched, matched to policies active now: for the given policies when
+    they become active, or for all (daily)."""
+    with pghistory.context(action="rematch", reason="保单生效后匹配此前收到的结算单"):
+        return services.settlements_rematch(policy_ids=policy_ids)

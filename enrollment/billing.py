@@ -7,6 +7,7 @@ state change is conditional, and ``(provider, transaction_id)`` is unique on ``P
 from __future__ import annotations
 
 import logging
+from datetime import datetime, time
 from decimal import Decimal
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from enrollment import payments
+from enrollment import cover, payments
 from enrollment.models import (
     CLOSE_RELATIONS,
     Order,
@@ -109,10 +110,13 @@ def _apply(*, out_trade_no: str, transaction_id: str, amount: Decimal, paid_at) 
         order.save(update_fields=["status", "paid_at"])
         now = timezone.now()
         policies = list(order.policies.select_related("person"))
+        start = cover.start_for(version=order.version, paid_on=timezone.localdate(payment.succeeded_at))
         for policy in policies:
             policy.activate()
             policy.activated_at = now
-        Policy.objects.bulk_update(policies, ["status", "activated_at"])
+            policy.coverage_start = max(policy.coverage_start, start)  # never earlier than written
+        Policy.objects.bulk_update(policies, ["status", "activated_at", "coverage_start"])
+        cover.policies_activated(policy_ids=[p.pk for p in policies])
         if order.organization_id or order.campaign_id:
             from enrollment import lists
 
@@ -128,12 +132,20 @@ def _apply(*, out_trade_no: str, transaction_id: str, amount: Decimal, paid_at) 
         return "applied"
 
 
-def bank_transfer_confirm(*, order: Order, reference: str, amount: Decimal, user) -> str:
+def bank_transfer_confirm(*, order: Order, reference: str, amount: Decimal, user, received_on=None) -> str:
     """Staff confirm an organization's bank transfer: applied once per bank reference, like a
-    provider's notification (the amount must match the order). Returns the outcome code."""
+    provider's notification (the amount must match the order). ``received_on`` is the day the
+    money arrived (the statement's value date; today by default): cover is counted from it, not
+    from the day staff got round to confirming. Returns the outcome code."""
     reference = reference.strip()
     if not reference:
         raise PaymentRefused("reference_required", "请填写银行流水号。")
+    today = timezone.localdate()
+    received_on = received_on or today
+    if received_on > today or received_on < timezone.localdate(order.created_at):
+        raise PaymentRefused("received_on_invalid", "到账日期应在下单日期与今天之间，请按银行回单填写。")
+    paid_at = timezone.now() if received_on == today else timezone.make_aware(
+        datetime.combine(received_on, time(23, 59, 59)))
     if amount != order.amount:
         raise PaymentRefused("amount_mismatch", f"到账金额{amount}元与订单金额{order.amount}元不一致，请核对。")
     existing = Payment.objects.filter(provider="bank", transaction_id=reference).first()
@@ -146,7 +158,7 @@ def bank_transfer_confirm(*, order: Order, reference: str, amount: Decimal, user
         out_trade_no = f"{locked.number}B{locked.payments.count() + 1}"
         Payment.objects.create(order=locked, provider="bank", method=PaymentMethod.BANK_TRANSFER,
                                out_trade_no=out_trade_no, amount=amount)
-    outcome = _apply(out_trade_no=out_trade_no, transaction_id=reference, amount=amount, paid_at=timezone.now())
+    outcome = _apply(out_trade_no=out_trade_no, transaction_id=reference, amount=amount, paid_at=paid_at)
     logger.info("bank transfer %s for order %s confirmed by %s: %s", reference[-4:], order.number, user, outcome)
     return outcome
 

@@ -36,7 +36,7 @@ def render_pdf(policy) -> bytes:
         ("保费", f"{policy.premium} 元"),
         ("保障期间", f"{policy.coverage_start:%Y年%m月%d日}零时至{policy.coverage_end:%Y年%m月%d日}二十四时"),
         ("投保渠道", policy.get_channel_display()),
-        ("保单状态", policy.get_status_display()),
+        ("保单状态", policy.state_label),
         ("条款版本", version.terms_version),
     ]
     y -= 15 * mm

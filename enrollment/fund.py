@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from enrollment import idnumber, registry, selectors
+from enrollment import cover, idnumber, registry, selectors
 from enrollment.models import (
     Channel,
     CharityFund,
@@ -80,6 +80,8 @@ def allocate(*, fund: CharityFund, plan: Plan, name: str, id_number: str, user, 
     if not selectors.NAME_PATTERN.match(name.strip()):
         raise Refused("name", "name_invalid", "姓名应为2至30个汉字或字母，与身份证一致。")
     version = plan.version
+    if cover.start_for(version=version, paid_on=timezone.localdate()) > version.coverage_end:
+        raise Refused("plan", "cover_ended", f"{version.name}的保障期已结束，不能再资助投保。")
     price = plan.price_for_age(parsed.age_on(version.coverage_start))
     if price is None:
         raise Refused("id_number", "no_price", "该年龄暂无对应保费。")
@@ -105,13 +107,15 @@ def allocate(*, fund: CharityFund, plan: Plan, name: str, id_number: str, user, 
                     number=_number(version.program.code[:2].upper()), person=person, version=version, plan=plan,
                     order=order, channel=Channel.FUND, relation=Relation.OTHER, premium=price,
                     consecutive_years=selectors.prior_consecutive_years(person=person, version=version),
-                    medical_assistance=answer.medical_assistance, coverage_start=version.coverage_start,
+                    medical_assistance=answer.medical_assistance,
+                    coverage_start=cover.start_for(version=version, paid_on=timezone.localdate(now)),
                     coverage_end=version.coverage_end, status=Policy.ACTIVE, activated_at=now)
         except IntegrityError:
             transaction.set_rollback(True)
             raise Refused("id_number", "already_covered", f"该人员已有{version.year}年度保单，无需资助。") from None
         locked.balance -= price
         locked.save(update_fields=["balance"])
+        cover.policies_activated(policy_ids=[policy.pk])
         entry = FundEntry.objects.create(fund=locked, kind=FundEntry.ALLOCATION, amount=-price,
                                          balance_after=locked.balance, policy=policy, note=note.strip(),
                                          created_by=user)

@@ -21,7 +21,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from enrollment import idnumber, quotas, registry, selectors
+from enrollment import cover, idnumber, quotas, registry, selectors
 from enrollment.models import (
     BeneficiaryList,
     BeneficiaryRow,
@@ -436,12 +436,13 @@ def _confirm(locked: BeneficiaryList) -> Order | None:
                                  organization=locked.organization, campaign=locked.campaign,
                                  amount=Decimal("0.00"), expires_at=timezone.now() + ttl)
     prefix = version.program.code[:2].upper()
+    cover_start = cover.start_for(version=version, paid_on=timezone.localdate())  # fixed again when paid
     for start in range(0, len(rows), CONFIRM_CHUNK):
         Policy.objects.bulk_create([
             Policy(number=f"{prefix}{order.number[1:]}{i:05d}", person=persons[row.id_hash], version=version,
                    plan=locked.plan, order=order, channel=locked.channel, campaign=locked.campaign,
                    relation=Relation.OTHER, premium=row.price, consecutive_years=years.get(persons[row.id_hash].pk, 0),
-                   medical_assistance=row.medical_assistance, coverage_start=version.coverage_start,
+                   medical_assistance=row.medical_assistance, coverage_start=cover_start,
                    coverage_end=version.coverage_end)
             for i, row in enumerate(rows[start:start + CONFIRM_CHUNK], start=start)
         ], ignore_conflicts=True, batch_size=2000)  # the one-live-policy constraint decides every race

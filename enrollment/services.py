@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from enrollment import idnumber, selectors, validation
+from enrollment import cover, idnumber, selectors, validation
 from enrollment.models import (
     Channel,
     CoInsurer,
@@ -331,7 +331,7 @@ def _order_write(*, resident, plan, people, checks, ip_address) -> Order:
                     premium=check.price,
                     consecutive_years=selectors.prior_consecutive_years(person=person, version=version),
                     medical_assistance=check.medical_assistance,
-                    coverage_start=version.coverage_start,
+                    coverage_start=cover.start_for(version=version, paid_on=timezone.localdate()),
                     coverage_end=version.coverage_end,
                 )
         except IntegrityError as exc:
@@ -473,7 +473,7 @@ def renewal_orders_create(*, version: ProductVersion) -> list[Order]:
                     relation=Relation.SELF if authorization.resident.person_id == person.pk else Relation.OTHER,
                     premium=price,
                     consecutive_years=selectors.prior_consecutive_years(person=person, version=version),
-                    coverage_start=version.coverage_start,
+                    coverage_start=cover.start_for(version=version, paid_on=timezone.localdate()),
                     coverage_end=version.coverage_end,
                 )
         except IntegrityError as exc:

@@ -157,12 +157,37 @@ def plan_errors(plan) -> list[str]:
     return errors
 
 
-def version_errors(version) -> list[str]:
+def window_errors(*, sales_start, sales_end, coverage_start, coverage_end, delay_days: int = 1) -> list[str]:
+    """The sales window and the coverage period fit together: a policy is covered from the later of
+    the coverage start and ``delay_days`` after payment (``enrollment.cover``), so whoever buys on
+    the last sales day must still get cover; cover never starts before sales open; one year at most."""
+    from datetime import timedelta
+
     errors: list[str] = []
-    if version.sales_end < version.sales_start:
+    if sales_end < sales_start:
         errors.append("销售截止日期早于销售开始日期。")
-    if version.coverage_end < version.coverage_start:
+    if coverage_end < coverage_start:
         errors.append("保障结束日期早于保障开始日期。")
+        return errors
+    if coverage_start < sales_start:
+        errors.append(f"保障开始日期（{coverage_start:%Y-%m-%d}）早于销售开始日期（{sales_start:%Y-%m-%d}）："
+                      "保单不能在缴费前起保，请调整。")
+    if sales_end + timedelta(days=delay_days) > coverage_end:
+        errors.append(f"销售截止日期（{sales_end:%Y-%m-%d}）缴费的保单自{delay_days}天后起保，已晚于保障结束日期"
+                      f"（{coverage_end:%Y-%m-%d}）：销售截止应早于保障结束。")
+    try:
+        year_later = coverage_start.replace(year=coverage_start.year + 1)
+    except ValueError:  # 29 February
+        year_later = coverage_start.replace(year=coverage_start.year + 1, day=28) + timedelta(days=1)
+    if coverage_end >= year_later:
+        errors.append("保障期间不能超过1年（保险期限1年）。")
+    return errors
+
+
+def version_errors(version) -> list[str]:
+    errors = window_errors(sales_start=version.sales_start, sales_end=version.sales_end,
+                           coverage_start=version.coverage_start, coverage_end=version.coverage_end,
+                           delay_days=version.program.cover_start_delay_days)
     members = [(c.name, c.share, c.is_lead) for c in version.program.coinsurers.all()]
     errors += coinsurer_errors(members)
     plans = list(version.plans.all())

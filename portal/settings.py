@@ -217,6 +217,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "pull-sms-receipts": {"task": "portal.integrations.sms.tasks.pull_sms_receipts", "schedule": 60.0},
     "sweep-policy-years": {"task": "claims.tasks.sweep_policy_years",
                            "schedule": float(os.environ.get("CLAIMS_SWEEP_SECONDS", "30"))},
+    "rematch-settlements": {"task": "claims.tasks.rematch_settlements", "schedule": 24 * 3600.0},
 }
 # The claims sweeper (claims.services.policy_years_sweep): settlements younger than the grace are
 # left to their own messages; a longer queue than the backlog defers the sweep; at most LIMIT

@@ -2,6 +2,7 @@
 
 - ``intake``: receiving settlements (API, import, submissions) and reversals
 - ``recompute``: recomputing a policy year and deciding each claim by the rules
+- ``rematch``: matching settlements that arrived before their policy was active
 - ``review``: staff approval, rejection and corrections
 - ``payouts``: payout batches and their reconciliation
 - ``submissions``: staff import and residents' out-of-region claims
@@ -26,6 +27,7 @@ from claims.services.recompute import (
     policy_years_recompute,
     policy_years_sweep,
 )
+from claims.services.rematch import settlements_rematch
 from claims.services.review import ReviewRefused, claim_approve, claim_reject, settlement_correct
 from claims.services.submissions import (
     claim_submission_create,
@@ -39,5 +41,5 @@ __all__ = [
     "claim_reject", "claim_submission_create", "claim_submission_key", "claim_submission_refuse", "content_hash",
     "payout_batch_create", "payout_batch_reconcile", "policy_year_recompute", "policy_years_enqueue",
     "policy_years_recompute", "policy_years_sweep", "settlement_correct",
-    "settlement_receive", "settlement_reverse", "settlements_import", "settlements_receive",
+    "settlement_receive", "settlement_reverse", "settlements_import", "settlements_receive", "settlements_rematch",
 ]

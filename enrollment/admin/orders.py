@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from enrollment.admin.common import ViewOnlyAdmin, export_actions
@@ -26,6 +27,9 @@ from enrollment.models import (
 class BankTransferForm(forms.Form):
     reference = forms.CharField(label="银行流水号", max_length=64)
     amount = forms.DecimalField(label="到账金额（元）", max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    received_on = forms.DateField(label="到账日期", required=False,
+                                  help_text="银行回单上的到账日期（留空为今天）；保障自其次日起，不早于保障开始日期",
+                                  widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class PolicyInline(admin.TabularInline):
@@ -75,7 +79,8 @@ class OrderAdmin(ViewOnlyAdmin):
         if not request.user.has_perm("enrollment.add_payment"):
             raise PermissionDenied
         order = get_object_or_404(Order, pk=order_id)
-        form = BankTransferForm(request.POST or None, initial={"amount": order.amount})
+        form = BankTransferForm(request.POST or None, initial={"amount": order.amount,
+                                                               "received_on": timezone.localdate()})
         if request.method == "POST" and form.is_valid():
             try:
                 outcome = billing.bank_transfer_confirm(order=order, user=request.user, **form.cleaned_data)

@@ -82,11 +82,11 @@ class ProductVersionForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         errors = []
-        if data.get("sales_start") and data.get("sales_end") and data["sales_end"] < data["sales_start"]:
-            errors.append("销售截止日期早于销售开始日期。")
-        if data.get("coverage_start") and data.get("coverage_end") and data["coverage_end"] < data["coverage_start"]:
-            errors.append("保障结束日期早于保障开始日期。")
         program = data.get("program")
+        dates = ("sales_start", "sales_end", "coverage_start", "coverage_end")
+        if all(data.get(key) for key in dates):
+            errors += validation.window_errors(**{key: data[key] for key in dates},
+                                               delay_days=program.cover_start_delay_days if program else 1)
         if program and self.instance.pk:
             cap = validation.premium_cap(
                 cap_ratio=program.premium_cap_ratio, resident_contribution=data.get("resident_contribution")

@@ -109,6 +109,8 @@ class Policy(models.Model):
     # registry named the person a medical-assistance recipient when the policy was bought.
     consecutive_years = models.PositiveSmallIntegerField("此前连续参保年数", default=0)
     medical_assistance = models.BooleanField("医疗救助对象", default=False)
+    # The policy's own cover: from the later of the version's start and the day after payment
+    # (``enrollment.cover.start_for``), to the version's end.
     coverage_start = models.DateField("保障开始")
     coverage_end = models.DateField("保障结束")
     status = FSMField("状态", default=PENDING, choices=STATUS_CHOICES, protected=False)
@@ -131,6 +133,13 @@ class Policy(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def state_label(self) -> str:
+        """待支付 / 待生效 / 已生效 / 已满期 / 已退保 / 未支付已失效, by the policy's own dates."""
+        from enrollment import cover
+
+        return cover.state_label(self)
 
     @transition(field=status, source=PENDING, target=ACTIVE)
     def activate(self) -> None:

@@ -55,6 +55,10 @@ class Program(models.Model):
         "支持医保个人账户支付", default=False, help_text="职工医保个人账户可为本人及配偶、父母、子女支付保费（威海）"
     )
     auto_renewal = models.BooleanField("支持授权自动续保", default=False, help_text="居民授权后，下一年度自动续保代扣（威海）")
+    cover_start_delay_days = models.PositiveSmallIntegerField(
+        "缴费后起保天数", default=1, validators=[MaxValueValidator(30)],
+        help_text="保单自缴费之日后第几天零时起保（1 表示次日零时），且不早于产品版本的保障开始日期；0 表示缴费当日起保。",
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "项目"

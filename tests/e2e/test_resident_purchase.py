@@ -62,7 +62,7 @@ def test_resident_buys_for_self_and_a_parent_and_downloads_the_e_policy(phone, o
     phone.get_by_role("heading", name="收银台").wait_for()
     phone.get_by_role("button", name=re.compile("确认支付")).click()
 
-    phone.get_by_text("支付成功，保单已生效。").wait_for(timeout=15000)
+    phone.get_by_text("支付成功，保单已出单", exact=False).wait_for(timeout=15000)
     assert Order.objects.get().status == Order.PAID
     phone.get_by_role("link", name="查看我的保单").click()
     phone.get_by_role("heading", name="李秀英（父母）").wait_for()

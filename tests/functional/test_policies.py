@@ -43,8 +43,20 @@ def paid(client, products):
 
 
 def test_my_policies_lists_everyone_the_resident_bought_for(client, paid):
-    page = client.get(reverse("enrollment:my_policies")).content.decode()
-    assert "张桂兰（本人）" in page and "李秀英（父母）" in page and "有效" in page
+    with time_machine.travel("2025-08-01 10:00 +08:00"):
+        page = client.get(reverse("enrollment:my_policies")).content.decode()
+    assert "张桂兰（本人）" in page and "李秀英（父母）" in page and page.count("已生效") == 2
+
+
+@pytest.mark.parametrize(("day", "label"), [("2025-06-20", "待生效"), ("2025-07-01", "已生效"),
+                                            ("2026-06-30", "已生效"), ("2026-07-01", "已满期")])
+def test_a_paid_policy_is_in_force_only_within_its_own_dates(client, paid, day, label):
+    policy = paid.policies.get(relation="self")
+    with time_machine.travel(f"{day} 10:00 +08:00"):
+        listing = client.get(reverse("enrollment:my_policies")).content.decode()
+        page = client.get(reverse("enrollment:policy_detail", args=[policy.number])).content.decode()
+    assert f"<strong data-cover-state>{label}</strong>" in listing
+    assert f"<dd data-cover-state>{label}</dd>" in page
 
 
 def test_the_e_policy_shows_the_masked_id_only(client, paid):
