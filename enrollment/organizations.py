@@ -24,6 +24,7 @@ from enrollment.models import (
     Organization,
     OrganizationInvitation,
     OrganizationMember,
+    OrganizationPayroll,
     Plan,
     Resident,
 )
@@ -206,6 +207,18 @@ def tax_room(*, payroll: Decimal, spent: Decimal, price: Decimal | None = None) 
     cap = (payroll * TAX_DEDUCTIBLE_SHARE).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
     room = max(cap - spent, Decimal("0.00"))
     return {"cap": cap, "room": room, "people": int(room // price) if price else None}
+
+
+def payroll_declare(*, organization: Organization, by: Resident, year: int, amount: Decimal) -> OrganizationPayroll:
+    """A manager declares (or corrects) the organization's payroll for a tax year."""
+    _require(by, organization, manager=True)
+    if amount is None or amount <= 0:
+        raise Refused("amount", "payroll_invalid", "职工工资总额应大于0元。")
+    if not 2000 <= year <= timezone.localdate().year:
+        raise Refused("year", "year_invalid", "请填写本年度或以前年度。")
+    payroll, _ = OrganizationPayroll.objects.update_or_create(
+        organization=organization, year=year, defaults={"amount": amount.quantize(Decimal("0.01")), "declared_by": by})
+    return payroll
 
 
 # --- Campaigns -----------------------------------------------------------------------------------

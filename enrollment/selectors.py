@@ -508,6 +508,41 @@ def list_report_rows(beneficiaries):
                row.price, row.policy.number if row.policy_id else ""]
 
 
+def group_premiums(*, organization, year: int, until=None) -> Decimal:
+    """Premiums an employer or collective paid for its own people in a tax year (paid orders, less
+    cancelled policies), up to ``until`` (a payment time) when given."""
+    from django.db.models import Sum
+
+    from enrollment.models import Order, Policy
+
+    policies = Policy.objects.filter(order__organization=organization, order__status=Order.PAID,
+                                     order__channel__in=Order.GROUP_PREMIUM_CHANNELS, order__paid_at__year=year,
+                                     status=Policy.ACTIVE)
+    if until is not None:
+        policies = policies.filter(order__paid_at__lte=until)
+    return policies.aggregate(total=Sum("premium"))["total"] or Decimal("0.00")
+
+
+def group_receipt_figures(order) -> dict:
+    """What a 团体投保保费凭证 states: the tax year, the declared payroll, the 5% limit, the premiums
+    paid that year up to and including this order, their share of the payroll and what exceeds it."""
+    from django.utils import timezone
+
+    from enrollment import organizations
+    from enrollment.models import OrganizationPayroll
+
+    year = timezone.localtime(order.paid_at).year
+    cumulative = group_premiums(organization=order.organization, year=year, until=order.paid_at)
+    declared = OrganizationPayroll.objects.filter(organization=order.organization, year=year).first()
+    figures = {"year": year, "cumulative": cumulative, "payroll": None, "cap": None, "share": None, "over": None}
+    if declared is not None:
+        room = organizations.tax_room(payroll=declared.amount, spent=cumulative)
+        figures.update(payroll=declared.amount, cap=room["cap"],
+                       share=(cumulative / declared.amount * 100).quantize(Decimal("0.01")) if declared.amount else None,
+                       over=max(cumulative - room["cap"], Decimal("0.00")))
+    return figures
+
+
 def member_organizations(resident):
     from enrollment.models import Organization
 

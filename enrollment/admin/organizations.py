@@ -15,6 +15,7 @@ from enrollment.models import (
     Campaign,
     Organization,
     OrganizationMember,
+    OrganizationPayroll,
 )
 
 # --- Organizations, campaigns, beneficiary lists ---------------------------------------------
@@ -27,6 +28,17 @@ class MemberInline(admin.TabularInline):
     extra = 0
 
 
+class PayrollInline(admin.TabularInline):
+    model = OrganizationPayroll
+    fields = ["year", "amount", "declared_by", "declared_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # declared by the organization's manager
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "credit_code", "kind", "status", "contact_name", "created_at", "reviewed_at"]
@@ -35,7 +47,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     fields = ["name", "credit_code", "kind", "contact_name", "contact_phone", "invoice_title", "status",
               "review_note", "reviewed_by", "reviewed_at", "created_at"]
     readonly_fields = ["credit_code", "status", "reviewed_by", "reviewed_at", "created_at"]
-    inlines = [MemberInline]
+    inlines = [MemberInline, PayrollInline]
     actions = ["approve", "reject", *export_actions([
         ("单位名称", "name"), ("统一社会信用代码", "credit_code"), ("单位类型", "get_kind_display"),
         ("审核状态", "get_status_display"), ("联系人", "contact_name"), ("联系电话", "contact_phone"),

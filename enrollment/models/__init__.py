@@ -40,6 +40,7 @@ from enrollment.models.organizations import (
     Organization,
     OrganizationInvitation,
     OrganizationMember,
+    OrganizationPayroll,
 )
 from enrollment.models.persons import Person, PersonQuerySet
 from enrollment.models.products import (
@@ -58,7 +59,8 @@ from enrollment.models.products import (
 __all__ = [
     "CLOSE_RELATIONS", "MONEY", "RATIO", "BeneficiaryList", "BeneficiaryRow", "Campaign", "CampaignKind", "Channel",
     "CharityFund", "CoInsurer", "Consent", "ConsentText", "CoveredField", "DeductibleGroup", "FamilyMember",
-    "FundEntry", "IdentityAppeal", "Order", "Organization", "OrganizationInvitation", "OrganizationMember", "Payment", "PaymentMethod", "PaymentNotification",
+    "FundEntry", "IdentityAppeal", "Order", "Organization", "OrganizationInvitation", "OrganizationMember",
+    "OrganizationPayroll", "Payment", "PaymentMethod", "PaymentNotification",
     "Person", "PersonQuerySet", "Plan", "Policy", "PriceBand", "ProductVersion", "Program", "RatioBand", "Refund", "Relation",
     "RenewalAuthorization", "Resident", "Responsibility", "SmsCode", "VerificationAttempt", "VisitType",
 ]

@@ -71,6 +71,14 @@ class Order(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    # Premiums an employer or a collective pays for its own people: a premium receipt (团体投保保费凭证,
+    # for the 5%-of-payroll deduction); every other organization or donor gets a donation receipt.
+    GROUP_PREMIUM_CHANNELS = ("employer", "collective")
+
+    @property
+    def receipt_label(self) -> str:
+        return "团体投保保费凭证" if self.channel in self.GROUP_PREMIUM_CHANNELS else "捐赠投保回执"
+
     @transition(field=status, source=PENDING, target=PAID)
     def mark_paid(self) -> None:
         pass

@@ -64,6 +64,28 @@ class Organization(models.Model):
         pass
 
 
+class OrganizationPayroll(models.Model):
+    """An employer's (or collective's) declared payroll for a tax year: the base of the 5% limit
+    its premium receipts show (Weihai notice; 企业所得税法实施条例 第三十五条)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="payrolls",
+                                     verbose_name="单位")
+    year = models.PositiveSmallIntegerField("纳税年度")
+    amount = models.DecimalField("职工工资总额（元）", max_digits=16, decimal_places=2)
+    declared_by = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+", verbose_name="申报人")
+    declared_at = models.DateTimeField("申报时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "单位工资总额申报"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "year"], name="payroll_once_per_year"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payroll_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.year}年工资总额 {self.amount}元"
+
+
 class OrganizationMember(models.Model):
     """A resident account acting for an organization: a manager (members, confirming and paying)
     or an operator (uploading and fixing lists)."""

@@ -139,7 +139,9 @@ def org_detail(request, pk):
         "invitations": organization.invitations.filter(answered_at__isnull=True, expires_at__gt=timezone.now()),
         "campaigns": selectors.campaigns_with_progress(organization.campaigns.all()),
         "lists": organization.lists.select_related("order", "campaign")[:50],
-        "tax_form": TaxForm(), "is_manager": member.role == OrganizationMember.MANAGER,
+        "tax_form": _tax_form(organization), "is_manager": member.role == OrganizationMember.MANAGER,
+        "payroll_form": PayrollForm(initial={"year": timezone.localdate().year}),
+        "payrolls": organization.payrolls.order_by("-year")[:3],
     }, status=status)
 
 
@@ -175,6 +177,39 @@ class TaxForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["plan"].queryset = _plans_on_sale()
         self.fields["plan"].label_from_instance = _plan_label
+
+
+def _tax_form(organization) -> TaxForm:
+    """The tax helper, filled with this year's declared payroll and the group premiums paid so far."""
+    year = timezone.localdate().year
+    declared = organization.payrolls.filter(year=year).first()
+    return TaxForm(initial={"payroll": declared.amount if declared else None,
+                            "spent": selectors.group_premiums(organization=organization, year=year)})
+
+
+class PayrollForm(forms.Form):
+    year = forms.IntegerField(label="纳税年度", min_value=2000, max_value=2100)
+    amount = forms.DecimalField(label="职工工资总额（元）", min_value=Decimal("0.01"), decimal_places=2, max_digits=16)
+
+
+@resident_required
+@require_POST
+def org_payroll(request, pk):
+    """A manager declares the year's payroll: the base of the 5% limit on the premium receipts."""
+    from django.contrib import messages
+
+    organization, _ = _member_org(request, pk)
+    form = PayrollForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+        return redirect("enrollment:org_detail", pk=pk)
+    try:
+        organizations.payroll_declare(organization=organization, by=request.resident, **form.cleaned_data)
+    except organizations.Refused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"已申报{form.cleaned_data['year']}年度职工工资总额。")
+    return redirect("enrollment:org_detail", pk=pk)
 
 
 @resident_required
@@ -453,6 +488,7 @@ urlpatterns = [
     path("org/<int:pk>/invitations/<int:invitation_id>/revoke/", invitation_revoke, name="invitation_revoke"),
     path("org/invitations/<int:invitation_id>/", invitation_answer, name="invitation_answer"),
     path("org/<int:pk>/tax/", org_tax, name="org_tax"),
+    path("org/<int:pk>/payroll/", org_payroll, name="org_payroll"),
     path("org/<int:pk>/campaigns/new/", campaign_new, name="campaign_new"),
     path("campaigns/", campaign_list, name="campaign_list"),
     path("campaigns/<slug:slug>/", campaign_detail, name="campaign_detail"),
