@@ -13,9 +13,17 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from enrollment.models import Program
+from enrollment.models import ProductVersion, Program
 from supervision import services
-from supervision.models import DistrictPopulation, FollowUpVisit, InsurerStaff, Ticket, TicketMessage
+from supervision.models import (
+    DistrictPopulation,
+    FollowUpVisit,
+    InsurerStaff,
+    PoolEntry,
+    SurplusPool,
+    Ticket,
+    TicketMessage,
+)
 
 
 def _form_page(modeladmin, request, form, title):
@@ -236,3 +244,94 @@ class FollowUpVisitAdmin(admin.ModelAdmin):
                 messages.success(request, f"已抽取 {len(drawn)} 人。")
                 return redirect(reverse("admin:supervision_followupvisit_changelist"))
         return _form_page(self, request, form, "抽取回访对象")
+
+
+# --- The surplus pool ------------------------------------------------------------------------------
+
+
+class PoolEntryInline(admin.TabularInline):
+    model = PoolEntry
+    fields = ["created_at", "kind", "version", "amount", "balance_after", "premiums", "claims", "operating", "note",
+              "created_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+
+
+class YearCloseForm(forms.Form):
+    version = forms.ModelChoiceField(ProductVersion.objects.none(), label="结算年度（产品版本）")
+
+    def __init__(self, *args, program, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].queryset = ProductVersion.objects.filter(program=program,
+                                                                       status=ProductVersion.PUBLISHED)
+
+
+class PoolUseForm(YearCloseForm):
+    amount = forms.CharField(label="使用金额（元）", max_length=20)
+    note = forms.CharField(label="说明", max_length=200, help_text="如：补充给付2026年度理赔")
+
+
+@admin.register(SurplusPool)
+class SurplusPoolAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "program", "cycle_start", "cycle_years", "balance"]
+    list_filter = ["program"]
+    readonly_fields = ["program", "cycle_start", "cycle_years", "balance", "pool_actions"]
+    inlines = [PoolEntryInline]
+
+    def has_add_permission(self, request):
+        return False  # a pool is made by the first year-end close of its cycle
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "title": "结余资金池（年度结余转入请点击项目）"}
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="操作")
+    def pool_actions(self, obj):
+        return format_html('<a class="button" href="{}">年度结余转入</a> <a class="button" href="{}">记录使用</a>',
+                           reverse("admin:supervision_surpluspool_close", args=[obj.program_id]),
+                           reverse("admin:supervision_surpluspool_use", args=[obj.pk]))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [path("close/<int:program_id>/", view(self.close_view), name="supervision_surpluspool_close"),
+                path("<int:pool_id>/use/", view(self.use_view), name="supervision_surpluspool_use"),
+                *super().get_urls()]
+
+    def close_view(self, request, program_id):
+        from supervision import pool as pool_services
+
+        if not request.user.has_perm("supervision.add_poolentry"):
+            raise PermissionDenied
+        program = get_object_or_404(Program, pk=program_id)
+        form = YearCloseForm(request.POST or None, program=program)
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = pool_services.year_close(version=form.cleaned_data["version"], user=request.user)
+            except services.Refused as refused:
+                _refused(form, refused)
+            else:
+                messages.success(request, f"已结转结余 {entry.amount} 元，资金池余额 {entry.balance_after} 元。")
+                return redirect(reverse("admin:supervision_surpluspool_change", args=[entry.pool_id]))
+        return _form_page(self, request, form, f"年度结余转入资金池：{program}")
+
+    def use_view(self, request, pool_id):
+        from supervision import pool as pool_services
+
+        if not request.user.has_perm("supervision.add_poolentry"):
+            raise PermissionDenied
+        pool = get_object_or_404(SurplusPool, pk=pool_id)
+        form = PoolUseForm(request.POST or None, program=pool.program)
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = pool_services.pool_use(pool=pool, user=request.user, **form.cleaned_data)
+            except services.Refused as refused:
+                _refused(form, refused)
+            else:
+                messages.success(request, f"已记录使用 {-entry.amount} 元，资金池余额 {entry.balance_after} 元。")
+                return redirect(reverse("admin:supervision_surpluspool_change", args=[pool.pk]))
+        return _form_page(self, request, form, f"记录资金池使用：{pool}（余额 {pool.balance} 元）")

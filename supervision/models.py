@@ -138,3 +138,62 @@ class FollowUpVisit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} {self.person}"
+
+
+class SurplusPool(models.Model):
+    """The pool of one program's assessment cycle (Wuwei 结余部分结转资金池，用于下一年度给付): a year's
+    surplus enters the pool of the cycle that holds the next year, and payouts drawn from it are
+    recorded against it. The balance is the sum of the entries, never negative (row lock + check)."""
+
+    program = models.ForeignKey("enrollment.Program", on_delete=models.PROTECT, related_name="pools",
+                                verbose_name="项目")
+    cycle_start = models.PositiveSmallIntegerField("考核周期起始年度")
+    cycle_years = models.PositiveSmallIntegerField("周期年数")
+    balance = models.DecimalField("余额（元）", max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "结余资金池"
+        ordering = ["program", "cycle_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "cycle_start"], name="pool_once_per_cycle"),
+            models.CheckConstraint(condition=models.Q(balance__gte=0), name="pool_balance_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        end = self.cycle_start + self.cycle_years - 1
+        years = f"{self.cycle_start}年" if end == self.cycle_start else f"{self.cycle_start}–{end}年"
+        return f"{self.program} {years}结余资金池"
+
+
+class PoolEntry(models.Model):
+    """One movement of a pool: a year's surplus in (once per product version), a use out."""
+
+    SURPLUS, USE = "surplus", "use"
+    KIND_CHOICES = [(SURPLUS, "年度结余转入"), (USE, "用于给付")]
+
+    pool = models.ForeignKey(SurplusPool, on_delete=models.PROTECT, related_name="entries", verbose_name="资金池")
+    kind = models.CharField("类型", max_length=10, choices=KIND_CHOICES)
+    version = models.ForeignKey("enrollment.ProductVersion", on_delete=models.PROTECT, related_name="+",
+                                verbose_name="年度", help_text="结余转入：产生结余的年度；用于给付：被给付的年度")
+    amount = models.DecimalField("金额（元）", max_digits=14, decimal_places=2, help_text="转入为正，使用为负")
+    balance_after = models.DecimalField("变动后余额", max_digits=14, decimal_places=2)
+    # The figures the surplus was computed from, kept as they were at the close.
+    premiums = models.DecimalField("保费收入", max_digits=14, decimal_places=2, null=True, blank=True)
+    claims = models.DecimalField("赔款（已付+未决）", max_digits=14, decimal_places=2, null=True, blank=True)
+    operating = models.DecimalField("经营费用", max_digits=14, decimal_places=2, null=True, blank=True)
+    note = models.CharField("说明", max_length=200, blank=True)
+    created_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+", verbose_name="经办人")
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "资金池流水"
+        ordering = ["pool", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["version"], condition=models.Q(kind="surplus"),
+                                    name="surplus_closed_once_per_version"),
+            models.CheckConstraint(condition=models.Q(kind="surplus", amount__gte=0) | models.Q(kind="use", amount__lt=0),
+                                   name="pool_entry_sign"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}元"

@@ -267,12 +267,55 @@ def _money(label: str, program: Program, premiums, people, paid, pending, *, cyc
     if not cycle and program.cost_ratio_ceiling is not None and cost_ratio is not None:
         checks.append(("综合成本率", cost_ratio <= program.cost_ratio_ceiling,
                        f"不高于{percent(program.cost_ratio_ceiling)}"))
+    # Weihai: 年度赔付率不低于80%, and judged over the 3-year cycle: both are shown.
+    if not cycle and program.loss_ratio_floor is not None and payout_ratio is not None:
+        checks.append(("年度赔付率", payout_ratio >= program.loss_ratio_floor,
+                       f"不低于{percent(program.loss_ratio_floor)}"))
     if cycle and program.loss_ratio_floor is not None and payout_ratio is not None:
         checks.append(("周期赔付率", payout_ratio >= program.loss_ratio_floor,
                        f"{program.cycle_years}年周期内不低于{percent(program.loss_ratio_floor)}"))
     return Money(label=label, premiums=premiums, people=people, paid=paid, pending=pending, operating=operating,
                  payout_ratio=payout_ratio, cost_ratio=cost_ratio,
                  surplus=max(premiums - claims - operating, ZERO), checks=checks)
+
+
+def first_year(program: Program) -> int | None:
+    return program.versions.filter(status=ProductVersion.PUBLISHED).order_by("year").values_list(
+        "year", flat=True).first()
+
+
+def cycle_start(program: Program, year: int) -> int:
+    """The first year of the assessment cycle holding ``year`` (cycles counted from the program's
+    first published year, as ``money`` counts them)."""
+    first = first_year(program)
+    if first is None or year < first:
+        return year
+    return first + (year - first) // program.cycle_years * program.cycle_years
+
+
+def version_money(version: ProductVersion) -> Money:
+    """One version's money figures (what a year-end close of the surplus pool reads)."""
+    figures = _money_by_version([version])[version.pk]
+    return _money(version.name, version.program, **figures, cycle=False)
+
+
+@dataclass
+class Pool:
+    label: str
+    balance: Decimal
+    entries: list
+
+
+def pools(program: Program) -> list[Pool]:
+    """The program's surplus pools, newest cycle first, each with its ledger (a handful of rows a
+    year: one close and a few uses)."""
+    from supervision.models import PoolEntry, SurplusPool
+
+    entries: dict[int, list] = {}
+    for entry in PoolEntry.objects.filter(pool__program=program).select_related("version").order_by("created_at", "id"):
+        entries.setdefault(entry.pool_id, []).append(entry)
+    return [Pool(str(p), p.balance, entries.get(p.pk, []))
+            for p in SurplusPool.objects.filter(program=program).select_related("program").order_by("-cycle_start")]
 
 
 def money(program: Program) -> tuple[list[Money], list[Money]]:

@@ -59,7 +59,7 @@ def dashboard(request):
     per_version, per_cycle = selectors.money(version.program)
     context = {
         "version": version, "versions": versions, "enrollment": selectors.enrollment(version),
-        "money": per_version, "cycles": per_cycle,
+        "money": per_version, "cycles": per_cycle, "pools": selectors.pools(version.program),
         "shares": selectors.coinsurer_shares(version.program, per_version),
         "service": selectors.service(timezone.now()), "tables": selectors.TABLES,
     }
