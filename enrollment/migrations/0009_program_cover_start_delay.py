@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('enrollment', '0006_program_goals'),
+        ('enrollment', '0008_identity_roles'),
     ]
 
     operations = [
