@@ -53,7 +53,7 @@ def test_the_premium_receipt_shows_the_payroll_limit_and_what_was_paid_this_year
                                         filename="b.csv", data=f"姓名,身份证号,手机号\n钱二,{SECOND},\n".encode())
         lists.list_validate(list_id=second_list.pk)
         second = lists.list_confirm(beneficiaries=second_list, by=manager, declared=True)
-    pay(second, "B-2", day="2025-06-30")
+    pay(second, "B-2", day="2025-07-01")
     first_rows, second_rows = dict(epolicy.receipt_content(group_order)[1]), dict(epolicy.receipt_content(second)[1])
     assert first_rows["本年度累计团体保费（含本单）"] == "69.00 元"
     assert second_rows["本年度累计团体保费（含本单）"] == "138.00 元"
