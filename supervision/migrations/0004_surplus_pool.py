@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('enrollment', '0011_organization_payroll'),
+        ('enrollment', '0012_organization_payroll'),
         ('supervision', '0003_message_author'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

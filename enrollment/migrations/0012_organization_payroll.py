@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('enrollment', '0010_program_cover_start_delay'),
+        ('enrollment', '0011_program_cover_start_delay'),
     ]
 
     operations = [
