@@ -106,7 +106,8 @@ def test_the_organization_page_links_the_receipt_by_its_kind(client, group_order
 def test_an_operator_cannot_declare_the_payroll(group_order):  # noqa: F811
     organization = group_order.organization
     operator = make_resident(phone="13900000002", name=None, id_number=None)
-    organizations.member_add(organization=organization, by=group_order.resident, phone=operator.phone,
-                             role="operator")
+    invitation = organizations.member_invite(organization=organization, by=group_order.resident, phone=operator.phone,
+                                             role="operator")
+    organizations.invitation_answer(invitation_id=invitation.pk, resident=operator, accept=True)
     with pytest.raises(organizations.Refused):
         organizations.payroll_declare(organization=organization, by=operator, year=2025, amount=Decimal("1000.00"))
