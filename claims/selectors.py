@@ -8,7 +8,6 @@ from decimal import Decimal
 from django.db.models import Q
 
 from claims.models import REJECTION_LABELS, Claim, PayoutBatch, PolicyYear
-from enrollment.models import Relation
 from portal import tabular
 
 
@@ -151,24 +150,17 @@ def audit_trail(claim: Claim) -> list[AuditEntry]:
 
 
 def resident_claims(resident):
-    """Claims the resident may see: his own, and those of minor children he bought for
-    (guardians act for minors)."""
-    from django.utils import timezone
+    """Claims the resident may see: his own (as the insured person), and those of minors he bought
+    for as their guardian (``enrollment.selectors.guarded_policies``). An adult's claims are his alone."""
+    from enrollment.selectors import guarded_policies
 
-    today = timezone.localdate()
-    own = Q(policy__person_id=resident.person_id)
-    children = Q(policy__order__resident=resident, policy__relation=Relation.CHILD)
-    claims = (
-        Claim.objects.filter(own | children)
+    own = Q(policy__person_id=resident.person_id) if resident.person_id else Q(pk__in=[])
+    return list(
+        Claim.objects.filter(own | Q(policy__in=guarded_policies(resident).values("pk")))
         .select_related("settlement", "policy__person", "policy__plan__version")
         .prefetch_related("lines")
         .order_by("-settlement__settled_at")
     )
-    return [c for c in claims if c.policy.person_id == resident.person_id or _age(c.policy.person.birth_date, today) < 18]
-
-
-def _age(born, today) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 PAYOUT_COLUMNS = ["批次号", "结算单号", "保单号", "被保险人", "身份证号", "医院", "结算日期", "支付金额", "类型"]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
 from claims import selectors, services
 from claims.models import ClaimSubmission
-from enrollment.models import Policy, Relation
+from enrollment.models import Policy
 from enrollment.views.purchase import resident_required
 from portal.storage import MAX_FILE_BYTES
 from portal.storage import sniff as _sniff
@@ -67,10 +68,11 @@ class SubmissionForm(forms.Form):
 
 
 def _claimable_policies(resident):
-    """Active policies of the resident, and of minor children he bought for."""
-    own = Policy.objects.filter(person_id=resident.person_id, status=Policy.ACTIVE)
-    children = Policy.objects.filter(order__resident=resident, relation=Relation.CHILD, status=Policy.ACTIVE)
-    return (own | children).select_related("person", "version").distinct()
+    """Active policies of the resident, and of minors he bought for as their guardian."""
+    from enrollment.selectors import guarded_policies
+
+    return Policy.objects.filter(Q(person_id=resident.person_id) | Q(pk__in=guarded_policies(resident).values("pk")),
+                                 status=Policy.ACTIVE).select_related("person", "version")
 
 
 @resident_required

@@ -251,11 +251,19 @@ def _refund_payment(payment: Payment, *, reason: str, amount: Decimal | None = N
     return refund
 
 
-def policy_cancel(*, policy: Policy, resident) -> Refund | None:
-    """Cancel before cover starts: full refund of the premium; the person can buy again."""
+def policy_cancel(*, policy: Policy, resident=None, beneficiaries=None) -> Refund | None:
+    """Cancel before cover starts: full refund of the premium, back to whoever paid; the person can
+    buy again. Cancelling is the payer's: a resident cancels in 我的保单 what he paid for with his own
+    money (``selectors.paid_by``); a policy of an organization's or a donor's list is cancelled on that
+    list's page (``beneficiaries``, whose row ``lists.row_cancel`` updates in the same transaction)."""
+    from enrollment import selectors
+
     today = timezone.localdate()
-    if policy.order.resident_id != resident.pk:
-        raise PaymentRefused("not_yours", "只能退保本人购买的保单。")
+    if beneficiaries is not None:
+        if beneficiaries.order_id != policy.order_id:
+            raise PaymentRefused("not_yours", "该保单不属于本名单。")
+    elif not Policy.objects.filter(selectors.paid_by(resident), pk=policy.pk).exists():
+        raise PaymentRefused("not_yours", "只能退保本人出资购买的保单；单位或爱心名单投保的保单由出资方在名单页面办理。")
     if today >= policy.coverage_start:
         raise PaymentRefused(
             "cover_started", f"保障已于{policy.coverage_start:%Y年%-m月%-d日}开始，保障期开始后不能在线退保。"
@@ -275,6 +283,9 @@ def policy_cancel(*, policy: Policy, resident) -> Refund | None:
             order.save(update_fields=["status", "closed_at"])
         if payment is None:
             return None
+        if payment.provider == "bank":  # paid by bank transfer: staff transfer it back to the payer's account
+            return Refund.objects.create(payment=payment, out_refund_no=f"{payment.out_trade_no}R{payment.refunds.count() + 1}",
+                                         amount=policy.premium, reason="保障开始前退保（对公转账退回）")
         try:
             return _refund_payment(payment, reason="保障开始前退保", amount=policy.premium)
         except payments.PaymentProviderError as exc:

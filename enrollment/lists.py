@@ -333,6 +333,27 @@ def row_drop(*, beneficiaries: BeneficiaryList, row_id: int, by: Resident, drop:
                    id_number=row.id_number or row.id_masked, phone=row.phone)
 
 
+def row_cancel(*, beneficiaries: BeneficiaryList, row_id: int, by: Resident) -> BeneficiaryRow:
+    """The payer (a manager of the organization, or the donor) cancels one issued row's policy before
+    cover starts; the premium goes back the way it was paid, and the row says so in the same
+    transaction, so the list and the policy always agree."""
+    from enrollment import billing
+
+    _may_edit(beneficiaries, by, manager=True)
+    with transaction.atomic():
+        row = BeneficiaryRow.objects.select_for_update(of=("self",)).select_related("policy").filter(
+            list=beneficiaries, pk=row_id).first()
+        if row is None or row.status != BeneficiaryRow.ISSUED or row.policy is None:
+            raise Refused("row", "not_issued", "只有已出单的人员可以退保。")
+        try:
+            billing.policy_cancel(policy=row.policy, beneficiaries=beneficiaries)
+        except billing.PaymentRefused as refused:
+            raise Refused("row", refused.code, refused.message) from None
+        row.status, row.code, row.message = BeneficiaryRow.CANCELLED, "cancelled", "已退保，保费退回出资方"
+        row.save(update_fields=["status", "code", "message"])
+    return row
+
+
 # --- Confirming: one order for the valid rows ----------------------------------------------------------
 
 

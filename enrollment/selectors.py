@@ -344,21 +344,66 @@ def prior_consecutive_years_many(*, person_ids: list[int], version) -> dict[int,
     return counts
 
 
-def resident_policies(resident):
-    """Policies the resident bought (for anyone) or that cover the resident (bought by anyone)."""
+# --- Who sees and manages each policy -------------------------------------------------------------
+#
+# A policy is the insured person's (once he binds his account with verified identity, whoever
+# bought it) and the buyer's who paid with his own money: himself and family (self, family and
+# renewal channels; a guardian buying for a minor is such a buyer). A policy bought through an
+# organization's or a donor's list is managed on that list's pages, never in anyone's 我的保单
+# except the insured person's. A policy bought "for oneself" stays the buyer's only while his
+# account is bound to that person: an account that lost the person (taken back by its owner) keeps
+# nothing of it.
+
+PERSONAL_CHANNELS = ("self", "family", "renewal")
+
+
+def paid_by(resident):
+    """The condition for policies ``resident`` bought with his own money and manages (cancels)."""
     from django.db.models import Q
 
-    from enrollment.models import Policy
+    from enrollment.models import Relation
 
-    condition = Q(order__resident=resident)
+    bought = Q(order__resident=resident, order__organization__isnull=True, order__campaign__isnull=True,
+               channel__in=PERSONAL_CHANNELS)
+    return bought & (~Q(relation=Relation.SELF) | Q(person_id=resident.person_id))
+
+
+def visible_to(resident):
+    """The condition for policies ``resident`` may read: his own as the insured, and those he paid."""
+    from django.db.models import Q
+
+    condition = paid_by(resident)
     if resident.person_id:
         condition |= Q(person_id=resident.person_id)
+    return condition
+
+
+def resident_policies(resident):
+    """我的保单: the policies covering the resident (bought by anyone) and those he paid for."""
+    from enrollment.models import Policy
+
     return (
-        Policy.objects.filter(condition)
+        Policy.objects.filter(visible_to(resident))
         .exclude(status=Policy.EXPIRED)
         .select_related("person", "plan", "version__program", "order")
         .order_by("-version__year", "created_at")
     )
+
+
+def guarded_policies(resident, *, today=None):
+    """Policies of minors this account bought as their guardian (a child, or a guardian's consent
+    given by this account), while they are minors: the guardian reads their claims too."""
+    from datetime import date
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from enrollment.models import Policy, Relation
+
+    today = today or timezone.localdate()
+    adult_born = date(today.year - ADULT_AGE, today.month, 28 if (today.month, today.day) == (2, 29) else today.day)
+    guardian = Q(relation=Relation.CHILD) | Q(consents__as_guardian=True, consents__given_by=resident)
+    return Policy.objects.filter(paid_by(resident) & guardian, person__birth_date__gt=adult_born).distinct()
 
 
 # --- Payout estimator --------------------------------------------------------------------------
@@ -450,7 +495,7 @@ def renewal_candidates(resident):
 
     authorised = RenewalAuthorization.objects.filter(resident=resident, revoked_at__isnull=True).values("person_id")
     return (
-        Policy.objects.filter(order__resident=resident, status=Policy.ACTIVE, version__program__auto_renewal=True)
+        Policy.objects.filter(paid_by(resident), status=Policy.ACTIVE, version__program__auto_renewal=True)
         .exclude(person_id__in=authorised)
         .select_related("person", "plan", "version__program")
     )

@@ -383,7 +383,7 @@ def renewal_authorize(
     program = policy.version.program
     if not program.auto_renewal:
         raise PurchaseRefused({"renewal": [("renewal_not_offered", f"{program}不提供自动续保。")]})
-    if policy.order.resident_id != resident.pk or policy.status != Policy.ACTIVE:
+    if policy.status != Policy.ACTIVE or not Policy.objects.filter(selectors.paid_by(resident), pk=policy.pk).exists():
         raise PurchaseRefused({"renewal": [("renewal_not_allowed", "只能为本人购买的有效保单开通自动续保。")]})
     if RenewalAuthorization.objects.filter(person=policy.person, program=program, revoked_at__isnull=True).exists():
         raise PurchaseRefused({"renewal": [("renewal_exists", f"{policy.person.name}已开通自动续保。")]})

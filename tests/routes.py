@@ -132,6 +132,8 @@ ROUTES: dict[str, Route] = {
     "enrollment:list_progress": Route(only(OPERATOR), args=lambda w: [w.beneficiaries.number]),
     "enrollment:row_edit": Route(only(OPERATOR), args=lambda w: [w.beneficiaries.number, w.row.pk],
                                  method="POST", data=lambda w: {"action": "drop"}),
+    "enrollment:row_cancel": Route(only(OPERATOR), args=lambda w: [w.paid_list.number, w.member_row.pk],
+                                   method="POST"),
     "enrollment:list_report": Route(only(OPERATOR), args=lambda w: [w.beneficiaries.number]),
     "enrollment:list_confirm": Route(only(OPERATOR), args=lambda w: [w.beneficiaries.number], method="POST"),
     "enrollment:list_revalidate": Route(only(OPERATOR), args=lambda w: [w.beneficiaries.number], method="POST"),
@@ -161,6 +163,27 @@ ROUTES: dict[str, Route] = {
     # error in the body (the SDK reads it from there).
     "simulators:identity:api": Route(everyone(), method="POST"),
 }
+
+# The same routes on other objects, where who may open them differs (issue 12: who sees and manages
+# each policy). Each is (route name, what the object is, the route with its arguments and answers).
+NOBODY = {"default": DENIED, ANONYMOUS: LOGIN}
+MORE: list[tuple[str, str, Route]] = [
+    # A policy another resident (the guardian) bought for the owner: both read it, only the payer cancels.
+    ("enrollment:policy_detail", "gift", Route(only(OWNER, GUARDIAN), args=lambda w: [w.gift_policy.number])),
+    ("enrollment:policy_pdf", "gift", Route(only(OWNER, GUARDIAN), args=lambda w: [w.gift_policy.number])),
+    ("enrollment:policy_cancel", "gift", Route(only(GUARDIAN), args=lambda w: [w.gift_policy.number])),
+    # The operator's employer insured him: he reads it as the insured, but cancels it only on the
+    # organization's list page.
+    ("enrollment:policy_detail", "employer's, for the operator",
+     Route(only(OPERATOR), args=lambda w: [w.operator_policy.number])),
+    ("enrollment:policy_cancel", "employer's, for the operator", Route(NOBODY, args=lambda w: [w.operator_policy.number])),
+    # The employer's policy for a colleague: never in the operator's personal pages.
+    ("enrollment:policy_detail", "employer's, for a colleague", Route(NOBODY, args=lambda w: [w.member_policy.number])),
+    ("enrollment:policy_pdf", "employer's, for a colleague", Route(NOBODY, args=lambda w: [w.member_policy.number])),
+    ("enrollment:policy_cancel", "employer's, for a colleague", Route(NOBODY, args=lambda w: [w.member_policy.number])),
+    ("enrollment:order_detail", "the employer's order", Route(NOBODY, args=lambda w: [w.org_order.number])),
+    ("enrollment:order_status", "the employer's order", Route(NOBODY, args=lambda w: [w.org_order.number])),
+]
 
 # The admin's generated routes, checked as a family: the anonymous are sent to its sign-in, residents
 # are refused, each staff role sees what its groups' permissions allow.

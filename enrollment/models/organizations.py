@@ -215,9 +215,9 @@ class BeneficiaryRow(models.Model):
     """One row of a list and its outcome. The ID number is kept like a Person's: encrypted, found by
     its hash, shown masked; a value that is not an ID number is kept only masked."""
 
-    VALID, INVALID, DROPPED, REFUSED, ISSUED = "valid", "invalid", "dropped", "refused", "issued"
+    VALID, INVALID, DROPPED, REFUSED, ISSUED, CANCELLED = "valid", "invalid", "dropped", "refused", "issued", "cancelled"
     STATUS_CHOICES = [(VALID, "通过"), (INVALID, "未通过"), (DROPPED, "已剔除"), (REFUSED, "下单时已参保"),
-                      (ISSUED, "已出单")]
+                      (ISSUED, "已出单"), (CANCELLED, "已退保")]
 
     list = models.ForeignKey(BeneficiaryList, on_delete=models.CASCADE, related_name="rows", verbose_name="名单")
     row_number = models.PositiveIntegerField("行号")

@@ -356,6 +356,7 @@ def _list_context(request, beneficiaries):
     return {
         "list": beneficiaries, "counts": counts, "page": page, "shown": shown,
         "statuses": BeneficiaryRow.STATUS_CHOICES, "bank_account": settings.BANK_TRANSFER_ACCOUNT,
+        "today": timezone.localdate(),
         "may_confirm": member is None or member.role == OrganizationMember.MANAGER,
         "valid_amount": valid_amount,
         "confirm_error": beneficiaries.failure if beneficiaries.status == BeneficiaryList.VALIDATED else "",
@@ -416,6 +417,20 @@ def row_edit(request, number, row_id):
     context = {"list": beneficiaries, "row": row, "row_error": error}
     if request.htmx:
         return render(request, "enrollment/org/list.html#row", context, status=422 if error else 200)
+    return redirect("enrollment:list_detail", number=number)
+
+
+@resident_required
+@require_POST
+def row_cancel(request, number, row_id):
+    """The payer cancels one insured person's policy before cover starts (refund to the payer)."""
+    beneficiaries = _own_list(request, number)
+    try:
+        row = lists.row_cancel(beneficiaries=beneficiaries, row_id=row_id, by=request.resident)
+    except organizations.Refused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"第{row.row_number}行（{row.name}）已退保，保费退回出资方。")
     return redirect("enrollment:list_detail", number=number)
 
 
@@ -497,6 +512,7 @@ urlpatterns = [
     path("lists/<str:number>/", list_detail, name="list_detail"),
     path("lists/<str:number>/progress/", list_progress, name="list_progress"),
     path("lists/<str:number>/rows/<int:row_id>/", row_edit, name="row_edit"),
+    path("lists/<str:number>/rows/<int:row_id>/cancel/", row_cancel, name="row_cancel"),
     path("lists/<str:number>/report.xlsx", list_report, name="list_report"),
     path("lists/<str:number>/confirm/", list_confirm, name="list_confirm"),
     path("lists/<str:number>/revalidate/", list_revalidate, name="list_revalidate"),

@@ -8,14 +8,16 @@ from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from enrollment import billing
+from enrollment import billing, selectors
 from enrollment.models import Order, Policy
 from enrollment.views.purchase import resident_required
 
 
 def _own_order(request, number) -> Order:
+    """A resident's own order (bought with his own money): organizations' and donors' orders are
+    paid and read on their list's page."""
     return get_object_or_404(Order.objects.select_related("version__program"), number=number,
-                             resident=request.resident)
+                             resident=request.resident, organization__isnull=True, campaign__isnull=True)
 
 
 @csrf_exempt
@@ -65,7 +67,7 @@ def order_status(request, number):
 @resident_required
 def policy_cancel(request, number):
     policy = Policy.objects.select_related("order", "person", "version__program").filter(
-        number=number, order__resident=request.resident
+        selectors.paid_by(request.resident), number=number
     ).first()
     if policy is None:
         raise Http404

@@ -201,6 +201,8 @@ def order_detail(request, number):
         Order.objects.select_related("version__program").prefetch_related("policies__person", "policies__plan"),
         number=number,
         resident=request.resident,
+        organization__isnull=True,
+        campaign__isnull=True,
     )
     return render(request, "enrollment/purchase/order.html", {"order": order, "now": timezone.now()})
 
@@ -208,7 +210,8 @@ def order_detail(request, number):
 @resident_required
 def my_policies(request):
     """我的保单: every policy the resident bought, and those others bought for the resident."""
-    return render(request, "enrollment/policies/list.html", {"policies": selectors.resident_policies(request.resident)})
+    return render(request, "enrollment/policies/list.html", {"policies": selectors.resident_policies(request.resident),
+                                                            "personal_channels": selectors.PERSONAL_CHANNELS})
 
 
 def _own_policy(request, number) -> Policy:
@@ -222,7 +225,8 @@ def _own_policy(request, number) -> Policy:
 def policy_detail(request, number):
     """The e-policy certificate (ID masked)."""
     policy = _own_policy(request, number)
-    return render(request, "enrollment/policies/detail.html", {"policy": policy})
+    may_cancel = Policy.objects.filter(selectors.paid_by(request.resident), pk=policy.pk).exists()
+    return render(request, "enrollment/policies/detail.html", {"policy": policy, "may_cancel": may_cancel})
 
 
 @resident_required
@@ -286,7 +290,8 @@ def renewal(request):
                     raise services.PurchaseRefused(
                         {"consent": [("consent_required", "请阅读并同意《自动续保代扣授权》。")]}
                     )
-                policy = get_object_or_404(Policy, number=request.POST.get("policy"), order__resident=resident)
+                policy = get_object_or_404(Policy.objects.filter(selectors.paid_by(resident)),
+                                           number=request.POST.get("policy"))
                 services.renewal_authorize(
                     resident=resident, policy=policy, ip_address=request.META.get("REMOTE_ADDR")
                 )

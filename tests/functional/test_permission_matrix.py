@@ -4,6 +4,7 @@ route without an entry in the catalogue fails."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -145,7 +146,7 @@ def _build():
     w.row = w.beneficiaries.rows.get()
     paid_list = lists.list_upload(
         resident=w.operator, plan=w.plan, filename="名单2.csv", organization=w.organization,
-        data=f"姓名,身份证号,手机号\n朱经办,{MEMBER_ID},\n".encode())
+        data=f"姓名,身份证号,手机号\n朱经办,{MEMBER_ID},\n马经理,{OPERATOR_ID},\n".encode())
     lists.list_validate(list_id=paid_list.pk)
     w.paid_list = BeneficiaryList.objects.get(pk=paid_list.pk)
     w.org_order = lists.list_confirm(beneficiaries=w.paid_list, by=w.operator, declared=True)
@@ -154,6 +155,15 @@ def _build():
     billing.order_refresh(order=w.org_order)
     w.invitation = organizations.member_invite(organization=w.organization, by=w.operator, phone=w.other.phone,
                                                role="operator")
+    w.member_row = w.paid_list.rows.get(name="朱经办")
+    w.member_policy = w.member_row.policy
+    w.operator_policy = w.paid_list.rows.get(name="马经理").policy
+    assert w.member_policy.status == w.operator_policy.status == "active"
+    gift = enrollment_services.version_copy(version=w.version, slug="wuwei-2026", year=2026)
+    gift.coverage_start, gift.coverage_end = date(2026, 1, 1), date(2026, 12, 31)
+    gift.save()
+    enrollment_services.version_publish(version=gift)
+    w.gift_policy = active_policy(w.guardian, ("张桂兰", SELF_ID, "other"), product="wuwei-2026")
     w.other_operator = make_resident("13800000005", "牛经理", OTHER_OPERATOR_ID)
     _organization(w.other_operator, "凉州区示例农业合作社", "93620602MA71X0AB4")
 
@@ -219,6 +229,19 @@ ORDER = [a for a in routes.ACTORS if a not in (routes.OWNER, routes.OPERATOR)] +
 @pytest.mark.parametrize("name", sorted(routes.ROUTES))
 def test_each_actor_gets_the_expected_answer(world, name):
     route = routes.ROUTES[name]
+    wrong = {}
+    for actor in ORDER:
+        expected = route.access.get(actor, route.access["default"])
+        answer = _ask(world, actor, name, route)
+        if answer.kind != expected:
+            wrong[actor] = f"expected {expected}, got {answer.kind} ({answer.status} {answer.location})"
+    assert not wrong, wrong
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "what"), [(name, what) for name, what, _ in routes.MORE])
+def test_each_actor_gets_the_expected_answer_on_other_objects(world, name, what):
+    route = next(r for n, w, r in routes.MORE if (n, w) == (name, what))
     wrong = {}
     for actor in ORDER:
         expected = route.access.get(actor, route.access["default"])
