@@ -229,16 +229,17 @@ def count_person_check(*, resident, id_number: str, name: str) -> None:
 
     asked = f"quota:person-check-seen:{resident.pk}:{crypto.blind_index(id_number + '|' + name)}:" \
             f"{timezone.localdate():%Y%m%d}"
-    if cache.get(asked):
+    if not cache.add(asked, 1, timeout=quotas.DAY):  # asked before (or being asked right now)
         return
     day = quotas.daily("person-check", resident.pk, settings.PERSON_CHECKS_PER_ACCOUNT_DAY)
     minute = quotas.rolling("person-check-minute", resident.pk, settings.PERSON_CHECKS_PER_ACCOUNT_MINUTE, 60)
     refused = quotas.take(day, minute)
+    if refused is not None:
+        cache.delete(asked)
     if refused is day:
         raise CheckLimitReached(f"今日为他人查询投保资格已达{day.maximum}人次上限，请明日再试。为单位职工等多人投保请使用单位名单。")
     if refused is minute:
         raise CheckLimitReached("查询过于频繁，请稍候1分钟再试。")
-    cache.set(asked, 1, timeout=quotas.DAY)
 
 
 def person_check(*, resident, plan: Plan, person: PersonInput, today) -> PersonCheck:
