@@ -28,6 +28,12 @@ def published_versions() -> QuerySet[ProductVersion]:
     )
 
 
+def plan_for_sale(*, product: str, plan: str) -> Plan:
+    """The plan ``plan`` of version ``product`` with what buying reads: version, program, price bands."""
+    return Plan.objects.select_related("version__program").prefetch_related("price_bands").get(
+        version__slug=product, code=plan)
+
+
 def plan_with_config(*, product: str, plan: str) -> Plan:
     """The plan ``plan`` of version ``product`` with everything the engine reads, prefetched.
 
@@ -243,71 +249,98 @@ def count_person_check(*, resident, id_number: str, name: str) -> None:
 
 
 def person_check(*, resident, plan: Plan, person: PersonInput, today) -> PersonCheck:
-    """Check one person for ``plan``: ID, relation and guardianship, base insurance, not yet
-    covered this product year through any channel, the age-band price.
+    """Check one person for ``plan`` (see ``people_check``)."""
+    return people_check(resident=resident, plan=plan, people=[person], today=today)[0]
+
+
+def people_check(*, resident, plan: Plan, people: list[PersonInput], today) -> list[PersonCheck]:
+    """Check each person for ``plan``: ID, relation and guardianship, base insurance, not yet
+    covered this product year through any channel, the age-band price. One query for who is
+    covered and one registry request for everyone, whatever the number of people.
 
     The resident's own check says why in detail; a check of anyone else says only "可以投保" or one
     category (``disclosed``), and is counted against the account's daily quota."""
     from enrollment import idnumber, registry
-    from enrollment.models import Person, Policy, Relation
+    from enrollment.models import Policy, Relation
+    from portal import crypto
 
-    check = PersonCheck(errors={})
-    name = person.name.strip()
-    if not name:
-        check.add("name", "name_required", "请填写姓名。")
-    elif not NAME_PATTERN.match(name):
-        check.add("name", "name_invalid", "姓名应为2至30个汉字或字母，与身份证一致。")
-    if person.relation not in Relation.values:
-        check.add("relation", "relation_invalid", "请选择与投保人的关系。")
-    try:
-        parsed = idnumber.parse(person.id_number)
-    except idnumber.IdNumberError as exc:
-        check.add("id_number", exc.code, exc.message)
-        return check
-    check.id_number, check.masked = parsed.number, idnumber.mask(parsed.number)
-    own = resident.person.id_number if resident.person_id else None
-    himself = parsed.number == own
-    if person.relation == Relation.SELF and not himself:
-        check.add("relation", "not_self", "“本人”须与实名认证的身份证号一致；为家人投保请选择对应关系。")
-    if person.relation != Relation.SELF and himself:
-        check.add("relation", "is_self", "这是您本人的身份证号，关系请选择“本人”。")
-    check.age = parsed.age_on(today)
-    check.minor = check.age < ADULT_AGE
-    if check.minor and person.relation == Relation.SELF:
-        check.add("relation", "minor_self", "未成年人不能自行投保，请由父母或其他监护人代为投保。")
-    elif check.minor and person.relation not in (Relation.CHILD,) and not person.guardian:
-        check.add("guardian", "guardian_required", "被保险人未满18周岁，须由监护人投保：请确认您是其监护人。")
     version = plan.version
-    check.price = plan.price_for_age(parsed.age_on(version.coverage_start))
-    if check.price is None:
-        check.add("id_number", "no_price", "该年龄暂无对应保费，请联系客服。")
-    if check.errors:
-        return check
-    if not himself:
+    own = resident.person.id_number if resident.person_id else None
+    checks, himself = [], {}
+    for person in people:
+        check = PersonCheck(errors={})
+        checks.append(check)
+        name = person.name.strip()
+        if not name:
+            check.add("name", "name_required", "请填写姓名。")
+        elif not NAME_PATTERN.match(name):
+            check.add("name", "name_invalid", "姓名应为2至30个汉字或字母，与身份证一致。")
+        if person.relation not in Relation.values:
+            check.add("relation", "relation_invalid", "请选择与投保人的关系。")
         try:
-            count_person_check(resident=resident, id_number=parsed.number, name=name)
-        except CheckLimitReached as limit:
-            check.add("limit", "check_limit", limit.message)
-            return check
-    existing = Person.objects.by_id_number(parsed.number).first()
-    if existing and Policy.objects.filter(person=existing, version=version, status__in=Policy.LIVE).exists():
-        if himself:
+            parsed = idnumber.parse(person.id_number)
+        except idnumber.IdNumberError as exc:
+            check.add("id_number", exc.code, exc.message)
+            continue
+        check.id_number, check.masked = parsed.number, idnumber.mask(parsed.number)
+        himself[id(check)] = parsed.number == own
+        if person.relation == Relation.SELF and not himself[id(check)]:
+            check.add("relation", "not_self", "“本人”须与实名认证的身份证号一致；为家人投保请选择对应关系。")
+        if person.relation != Relation.SELF and himself[id(check)]:
+            check.add("relation", "is_self", "这是您本人的身份证号，关系请选择“本人”。")
+        check.age = parsed.age_on(today)
+        check.minor = check.age < ADULT_AGE
+        if check.minor and person.relation == Relation.SELF:
+            check.add("relation", "minor_self", "未成年人不能自行投保，请由父母或其他监护人代为投保。")
+        elif check.minor and person.relation not in (Relation.CHILD,) and not person.guardian:
+            check.add("guardian", "guardian_required", "被保险人未满18周岁，须由监护人投保：请确认您是其监护人。")
+        check.price = plan.price_for_age(parsed.age_on(version.coverage_start))
+        if check.price is None:
+            check.add("id_number", "no_price", "该年龄暂无对应保费，请联系客服。")
+        if not check.errors and not himself[id(check)]:
+            try:
+                count_person_check(resident=resident, id_number=parsed.number, name=name)
+            except CheckLimitReached as limit:
+                check.add("limit", "check_limit", limit.message)
+
+    pending = [(c, p) for c, p in zip(checks, people, strict=True) if c.id_number and not c.errors]
+    hashes = {crypto.blind_index(c.id_number): c for c, _ in pending}
+    covered = set(Policy.objects.filter(version=version, status__in=Policy.LIVE, person__id_hash__in=list(hashes))
+                  .values_list("person__id_hash", flat=True)) if hashes else set()
+    for digest in covered:
+        check = hashes[digest]
+        if himself[id(check)]:
             check.add("id_number", "already_covered", f"您已有{version.year}年度保单，每人每年度限购一份。")
         else:
             check.add("registry", *ALREADY_COVERED)
-        return check
+    ask = [(c, p) for c, p in pending if not c.errors]
+    if not ask:
+        return checks
     try:
-        answer = registry.lookup(parsed.number, name)
+        answers = registry.lookup_many([(c.id_number, p.name.strip()) for c, p in ask])
     except registry.RegistryUnavailable:
-        check.add("registry", "registry_unavailable", "医保参保信息查询暂时不可用，请稍后重试。我们不会在未核实参保状态时承保。")
-        return check
-    verdict = registry.eligibility(version.program, answer)
-    if not verdict.ok:
-        check.add("registry", *((verdict.code, verdict.message) if himself else disclosed(verdict.code)))
-    else:
-        check.status = "基本医保参保正常" if himself else ELIGIBLE_TEXT
-        check.medical_assistance = answer.medical_assistance
-    return check
+        for check, _ in ask:
+            check.add("registry", "registry_unavailable",
+                      "医保参保信息查询暂时不可用，请稍后重试。我们不会在未核实参保状态时承保。")
+        return checks
+    for check, _ in ask:
+        answer, mine = answers[check.id_number], himself[id(check)]
+        verdict = registry.eligibility(version.program, answer)
+        if not verdict.ok:
+            check.add("registry", *((verdict.code, verdict.message) if mine else disclosed(verdict.code)))
+        else:
+            check.status = "基本医保参保正常" if mine else ELIGIBLE_TEXT
+            check.medical_assistance = answer.medical_assistance
+    return checks
+
+
+def consent_texts() -> list:
+    """The texts in force for the terms and for personal information, in one query."""
+    from enrollment.models import ConsentText
+
+    latest = {t.kind: t for t in ConsentText.objects.filter(kind__in=[ConsentText.TERMS, ConsentText.PRIVACY])
+              .order_by("kind", "-effective_at").distinct("kind")}
+    return [latest[ConsentText.TERMS], latest[ConsentText.PRIVACY]]
 
 
 def prior_consecutive_years(*, person, version) -> int:

@@ -47,6 +47,23 @@ PRODUCTS_FILE = Path(__file__).resolve().parent / "data" / "products.json"
 # --- Persons ---------------------------------------------------------------------------------
 
 
+def persons_get_or_create(*, people: list[tuple[str, str]]) -> dict[str, Person]:
+    """``person_get_or_create`` for many (name, ID number) pairs in a constant number of queries;
+    keyed by normalised ID number."""
+    wanted: dict[str, Person] = {}
+    for name, id_number in people:
+        person = Person(name=name.strip())
+        parsed = person.set_id_number(id_number)  # raises IdNumberError
+        wanted.setdefault(parsed.number, person)
+    by_hash = {p.id_hash: number for number, p in wanted.items()}
+    found = {by_hash[p.id_hash]: p for p in Person.objects.filter(id_hash__in=list(by_hash))}
+    missing = [p for number, p in wanted.items() if number not in found]
+    if missing:
+        Person.objects.bulk_create(missing, ignore_conflicts=True)  # the blind index is unique: races end in one row
+        found.update({by_hash[p.id_hash]: p for p in Person.objects.filter(id_hash__in=[p.id_hash for p in missing])})
+    return found
+
+
 def person_get_or_create(*, name: str, id_number: str) -> Person:
     """The one Person for this ID number, created on first sight (concurrency-safe: the blind
     index is unique, so two simultaneous first sightings end with one row)."""
@@ -283,7 +300,7 @@ def order_create(
     if not people:
         raise PurchaseRefused({"people": [("people_required", "请至少添加一位被保险人。")]})
 
-    checks = [selectors.person_check(resident=resident, plan=plan, person=p, today=today) for p in people]
+    checks = selectors.people_check(resident=resident, plan=plan, people=people, today=today)
     errors: dict[str, list[tuple[str, str]]] = {}
     seen: dict[str, int] = {}
     for index, check in enumerate(checks):
@@ -304,9 +321,11 @@ def order_create(
 
 
 def _order_write(*, resident, plan, people, checks, ip_address) -> Order:
+    """The order, its people, policies, family links and consents in a constant number of
+    statements. Policies are inserted with ON CONFLICT DO NOTHING: the one-live-policy constraint
+    decides every race, and a person it turned away refuses the whole order (rolled back)."""
     version = plan.version
-    errors: dict[str, list[tuple[str, str]]] = {}
-    texts = [ConsentText.objects.filter(kind=kind).latest() for kind in (ConsentText.TERMS, ConsentText.PRIVACY)]
+    texts = selectors.consent_texts()
     channel = Channel.SELF if all(p.relation == Relation.SELF for p in people) else Channel.FAMILY
     order = Order.objects.create(
         number=_number("O"),
@@ -316,49 +335,46 @@ def _order_write(*, resident, plan, people, checks, ip_address) -> Order:
         amount=sum((c.price for c in checks), Decimal("0.00")),
         expires_at=timezone.now() + timedelta(minutes=settings.ORDER_TTL_MINUTES),
     )
-    for index, (person_input, check) in enumerate(zip(people, checks, strict=True)):
-        person = person_get_or_create(name=person_input.name, id_number=check.id_number)
-        try:
-            with transaction.atomic():
-                policy = Policy.objects.create(
-                    number=_number(version.program.code[:2].upper()),
-                    person=person,
-                    version=version,
-                    plan=plan,
-                    order=order,
-                    channel=Channel.SELF if person_input.relation == Relation.SELF else Channel.FAMILY,
-                    relation=person_input.relation,
-                    premium=check.price,
-                    consecutive_years=selectors.prior_consecutive_years(person=person, version=version),
-                    medical_assistance=check.medical_assistance,
-                    coverage_start=cover.start_for(version=version, paid_on=timezone.localdate()),
-                    coverage_end=version.coverage_end,
-                )
-        except IntegrityError as exc:
-            if _constraint(exc) != "one_live_policy_per_person_year":
-                raise
+    persons = persons_get_or_create(people=[(p.name, c.id_number) for p, c in zip(people, checks, strict=True)])
+    chosen = [persons[c.id_number] for c in checks]
+    years = selectors.prior_consecutive_years_many(person_ids=[p.pk for p in chosen], version=version)
+    prefix = version.program.code[:2].upper()
+    Policy.objects.bulk_create([
+        Policy(
+            number=_number(prefix),
+            person=person,
+            version=version,
+            plan=plan,
+            order=order,
+            channel=Channel.SELF if person_input.relation == Relation.SELF else Channel.FAMILY,
+            relation=person_input.relation,
+            premium=check.price,
+            consecutive_years=years.get(person.pk, 0),
+            medical_assistance=check.medical_assistance,
+            coverage_start=cover.start_for(version=version, paid_on=timezone.localdate()),
+            coverage_end=version.coverage_end,
+        )
+        for person_input, check, person in zip(people, checks, chosen, strict=True)
+    ], ignore_conflicts=True)
+    policies = {p.person_id: p for p in Policy.objects.filter(order=order).only("id", "person_id")}
+    errors: dict[str, list[tuple[str, str]]] = {}
+    for index, (person_input, person) in enumerate(zip(people, chosen, strict=True)):
+        if person.pk not in policies:
             errors.setdefault(f"people-{index}-id_number", []).append(
                 ("already_covered", f"{person_input.name}：本年度已参保，每人每年度限购一份。")
             )
-            continue
-        if person_input.relation != Relation.SELF:
-            FamilyMember.objects.get_or_create(
-                resident=resident, person=person, defaults={"relation": person_input.relation}
-            )
-        Consent.objects.bulk_create(
-            Consent(
-                person=person,
-                text=text,
-                given_by=resident,
-                as_guardian=check.minor,
-                policy=policy,
-                ip_address=ip_address,
-            )
-            for text in texts
-        )
     if errors:
         transaction.set_rollback(True)
         raise PurchaseRefused(errors)
+    FamilyMember.objects.bulk_create([
+        FamilyMember(resident=resident, person=person, relation=person_input.relation)
+        for person_input, person in zip(people, chosen, strict=True) if person_input.relation != Relation.SELF
+    ], ignore_conflicts=True)  # an existing link keeps its relation
+    Consent.objects.bulk_create([
+        Consent(person=person, text=text, given_by=resident, as_guardian=check.minor, policy=policies[person.pk],
+                ip_address=ip_address)
+        for check, person in zip(checks, chosen, strict=True) for text in texts
+    ])
     return order
 
 

@@ -42,9 +42,13 @@ def resident_required(view):
     return wrapper
 
 
-def _plan(slug: str, code: str) -> Plan:
+def _plan(slug: str, code: str, *, config: bool = False) -> Plan:
+    """The plan with its version, program and price bands (what buying reads), or with its whole
+    benefit configuration (``config``: what the estimator reads)."""
     try:
-        return selectors.plan_with_config(product=slug, plan=code)
+        if config:
+            return selectors.plan_with_config(product=slug, plan=code)
+        return selectors.plan_for_sale(product=slug, plan=code)
     except Plan.DoesNotExist:
         raise Http404 from None
 
@@ -91,7 +95,6 @@ def buy_people(request, slug, plan):
     """Screen 2: the people to insure, each checked live, and consent; POST creates the order."""
     plan_obj = _plan(slug, plan)
     version = plan_obj.version
-    texts = {kind: ConsentText.objects.filter(kind=kind).latest() for kind in (ConsentText.TERMS, ConsentText.PRIVACY)}
     resident = request.resident
     errors: dict = {}
     if request.method == "POST":
@@ -135,7 +138,7 @@ def buy_people(request, slug, plan):
             "version": version,
             "people": people,
             "general_errors": general,
-            "texts": texts,
+            "texts": dict(zip((ConsentText.TERMS, ConsentText.PRIVACY), selectors.consent_texts(), strict=True)),
             "accepted": set(request.POST.getlist("consent")) if request.method == "POST" else set(),
             "relations": RELATION_CHOICES,
             "next_index": max((i for i, _ in rows), default=-1) + 1,
@@ -244,7 +247,7 @@ def policy_pdf(request, number):
 def estimate(request, slug, plan):
     """The payout estimator: expected costs in, what the plan would pay out, computed by
     ``claims.rules`` exactly as a claim would be (same engine, same configuration)."""
-    plan_obj = _plan(slug, plan)
+    plan_obj = _plan(slug, plan, config=True)
     result, errors = None, {}
     data = request.POST if request.method == "POST" else None
     if data is not None:
