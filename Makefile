@@ -40,11 +40,13 @@ test: install chromium
 test-fast: install
 	@$(PY) -m pytest -m "not e2e" -x -q
 
+# Figures, one JSON line each (README "Figures"); bench/load.py is the load suite (gunicorn, a worker).
 bench: install
 	@$(PY) bench/rules.py
 	@$(PY) bench/claims.py
 	@$(PY) bench/imports.py
-	@$(PY) bench/dashboard.py
+	@$(PY) bench/recovery.py
+	@$(PY) bench/load.py
 
 lint: deps
 	@$(VENV)/bin/ruff check .
