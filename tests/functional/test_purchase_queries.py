@@ -8,7 +8,14 @@ from django.test.utils import CaptureQueriesContext
 
 from enrollment.models import Consent, FamilyMember, Order, Policy
 from tests.factories import CHILD_ID, MOTHER_ID, SELF_ID, make_id, roster
-from tests.functional.test_purchase import BUY_URL, IN_SALES_WINDOW, people_post, registry, resident, signed_in  # noqa: F401
+from tests.functional.test_purchase import (  # noqa: F401
+    BUY_URL,
+    IN_SALES_WINDOW,
+    people_post,
+    registry,
+    resident,
+    signed_in,
+)
 
 pytestmark = pytest.mark.django_db
 FATHER_ID = make_id("62060219480202121")
