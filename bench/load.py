@@ -17,8 +17,9 @@ How it runs: a throwaway database on the configured PostgreSQL (the embedded one
 DATABASE_URL is set) and Redis database 14; a product version on sale today (a published copy of
 wuwei-2025, as ``load_demo`` makes); gunicorn in development mode with DEBUG off (PORTAL_ENV is not
 ``production``: production refuses simulators, and the purchase asks the basic-insurance registry,
-whose counterpart here is its simulator, served by the same gunicorn under ``/sim/``). Every phase has
-a fixed number of requests and a deadline; everything started is stopped at the end.
+whose counterpart here is its simulator, served under ``/sim/`` by a second gunicorn standing for
+the outside system). Every phase has a fixed number of requests and a deadline; everything started
+is stopped at the end.
 """
 
 from __future__ import annotations
@@ -175,34 +176,44 @@ def free_port() -> int:
 
 
 class Servers:
-    """gunicorn (2 × cores + 1 sync workers) and one Celery worker on the throwaway database."""
+    """The portal under gunicorn (2 × cores + 1 sync workers), its counterparts' simulators under a
+    second gunicorn (as a real registry or payment provider is another server: a sync worker
+    never waits on a request that needs another worker of its own pool), and one Celery worker,
+    all on the throwaway database."""
 
     def __init__(self, database: str):
-        self.port = free_port()
+        self.port, counterpart = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         log_dir = ROOT / "var" / "bench"
         log_dir.mkdir(parents=True, exist_ok=True)
         self.env = {**os.environ, "PORTAL_DATABASE_NAME": database, "DEBUG": "0", "LOG_LEVEL": "WARNING",
-                    "PUBLIC_BASE_URL": self.url, "SIMULATOR_BASE_URL": f"{self.url}/sim"}
+                    "PUBLIC_BASE_URL": self.url, "SIMULATOR_BASE_URL": f"http://127.0.0.1:{counterpart}/sim"}
         self.env.pop("PORTAL_ENV", None)
-        self.logs = [(log_dir / "gunicorn.log").open("wb"), (log_dir / "worker.log").open("wb")]
+        self.logs = [(log_dir / f"{name}.log").open("wb") for name in ("gunicorn", "counterpart", "worker")]
+
+        def gunicorn(port, workers, log):
+            return subprocess.Popen([sys.executable, "-m", "gunicorn", "portal.wsgi", "--workers", str(workers),
+                                     "--bind", f"127.0.0.1:{port}", "--no-control-socket"],
+                                    cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=log)
+
         self.processes = [
-            subprocess.Popen([sys.executable, "-m", "gunicorn", "portal.wsgi", "--workers", str(WORKERS),
-                              "--bind", f"127.0.0.1:{self.port}", "--no-control-socket"],
-                             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.logs[0]),
+            gunicorn(self.port, WORKERS, self.logs[0]),
+            gunicorn(counterpart, 2, self.logs[1]),
             subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--concurrency=1",
                               "--without-mingle", "--without-gossip", "--loglevel=WARNING", "--hostname=bench@%h"],
-                             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.logs[1]),
+                             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.logs[2]),
         ]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/health/live/", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                time.sleep(0.3)
-        self.stop()
-        raise SystemExit("gunicorn did not start: see var/bench/gunicorn.log")
+        for url in (self.url, f"http://127.0.0.1:{counterpart}"):
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if requests.get(f"{url}/health/live/", timeout=30).status_code == 200:
+                        break
+                except requests.RequestException:
+                    time.sleep(0.3)
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise SystemExit("gunicorn did not start: see var/bench/")
 
     def stop(self) -> None:
         for process in self.processes:
