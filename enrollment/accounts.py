@@ -78,7 +78,13 @@ def code_send(*, phone: str, ip: str | None) -> None:
 
 
 def code_verify(*, phone: str, code: str, ip: str | None = None) -> Resident:
-    """The resident for this phone if ``code`` is its live code; creates the account on first use.
+    """The resident for this phone if ``code`` is its live code; creates the account on first use."""
+    phone = code_check(phone=phone, code=code, ip=ip)
+    return _resident_for(phone)
+
+
+def code_check(*, phone: str, code: str, ip: str | None = None) -> str:
+    """Use up ``code`` if it is this phone's live code (the phone is proven held); returns the phone.
 
     A wrong code costs one of the code's five tries (counted in the database, under a row lock, so
     parallel guesses cannot exceed five) and one of the IP address's 30 failures an hour."""
@@ -117,7 +123,7 @@ def code_verify(*, phone: str, code: str, ip: str | None = None) -> Resident:
             if not cache.add(ip_key, 1, timeout=3600):
                 cache.incr(ip_key)
         raise error
-    return _resident_for(phone)
+    return phone
 
 
 def _resident_for(phone: str) -> Resident:

@@ -6,6 +6,7 @@ app_name = "enrollment"
 
 urlpatterns = [
     path("account/", include("enrollment.views.account")),
+    path("account/", include("enrollment.views.rights")),
     path("", include("enrollment.views.purchase")),
     path("", include("enrollment.views.payment")),
     path("", include("enrollment.views.org")),

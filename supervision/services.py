@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from claims.models import Claim
 from claims.selectors import resident_claims
+from enrollment import privacy
 from enrollment.models import Organization, Person, Policy, Program, Resident
 from enrollment.selectors import member_organizations, resident_policies
 from portal import sms, storage, tabular
@@ -93,8 +94,9 @@ def ticket_reply(*, ticket: Ticket, body: str, attachment=None, staff=None, resi
                                                attachment=upload, attachment_name=name)
         now = timezone.now()
         if staff is not None:
-            phone = ticket.resident.phone
-            transaction.on_commit(lambda: sms.send(phone=phone, template="ticket_replied", number=ticket.number))
+            phone = ticket.resident.phone  # None once the account is closed: nobody to tell
+            if phone:
+                transaction.on_commit(lambda: sms.send(phone=phone, template="ticket_replied", number=ticket.number))
             ticket.first_response_at = ticket.first_response_at or now
             ticket.assignee = ticket.assignee or staff
             ticket.status = status or Ticket.IN_PROGRESS
@@ -123,7 +125,10 @@ def visits_draw(*, program: Program, purpose: str, start: date, end: date, count
                                        policies__activated_at__date__range=(start, end))
     visited = FollowUpVisit.objects.filter(purpose=purpose, program=program, drawn_at__date__gte=start).values(
         "person_id")
-    chosen = list(Person.objects.filter(pk__in=people.exclude(pk__in=visited).values("pk")).order_by("?")[:count])
+    # Those who withdrew their consent to the processing of their information are not called.
+    withdrawn = privacy.privacy_withdrawn(Person.objects.all()).values("pk")
+    chosen = list(Person.objects.filter(pk__in=people.exclude(pk__in=visited).exclude(pk__in=withdrawn).values("pk"))
+                  .order_by("?")[:count])
     phones = dict(Resident.objects.filter(person__in=chosen).values_list("person_id", "phone"))
     buyers = dict(Policy.objects.filter(person__in=chosen, order__resident__isnull=False).values_list(
         "person_id", "order__resident__phone"))

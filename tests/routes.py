@@ -90,6 +90,13 @@ ROUTES: dict[str, Route] = {
     "enrollment:logout": Route(everyone(), method="POST"),
     "enrollment:bind": Route({"default": OK, ANONYMOUS: LOGIN, **{s: DENIED for s in STAFF}}, page=True),
     "enrollment:bind_appeal": Route({"default": OK, ANONYMOUS: LOGIN, **{s: DENIED for s in STAFF}}, page=True),
+    # 我的账户: personal information rights
+    "enrollment:account": Route(residents_only(), page=True),
+    "enrollment:account_data": Route(residents_only(), args=lambda w: ["json"]),
+    "enrollment:account_code": Route(residents_only(), method="POST", data=lambda w: {"to": "own"}),
+    "enrollment:phone_change": Route(residents_only(), page=True),
+    "enrollment:consent_withdraw": Route(only(OWNER), args=lambda w: [w.owner.person_id, "privacy"], page=True),
+    "enrollment:account_close": Route(residents_only(), page=True),
     # Buying
     "enrollment:buy_plan": Route(everyone(), args=lambda w: [w.version.slug], page=True),
     "enrollment:buy_people": Route(residents_only(), args=lambda w: [w.version.slug, w.plan.code], page=True),

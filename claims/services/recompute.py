@@ -129,7 +129,7 @@ def _notify(notices: list) -> None:
             buyers.setdefault(resident.policy_pk, resident)
     for policy, amount in notices:
         account = own.get(policy.person_id) or buyers.get(policy.pk)
-        if account is not None:
+        if account is not None and account.phone:
             phone = account.phone
             transaction.on_commit(lambda phone=phone, amount=amount: sms.send(
                 phone=phone, template="payout_approved", amount=amount))

@@ -17,17 +17,21 @@ class Resident(models.Model):
     service confirmed it. Every change of the bound person is recorded with who and why."""
 
     user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="resident")
-    phone = models.CharField("手机号", max_length=11, unique=True)
+    phone = models.CharField("手机号", max_length=11, unique=True, null=True, blank=True,
+                             help_text="注销的账户不再保留手机号。")
     person = models.OneToOneField(
         Person, on_delete=models.PROTECT, null=True, blank=True, related_name="account", verbose_name="实名"
     )
     bound_at = models.DateTimeField("实名时间", null=True, blank=True)
     created_at = models.DateTimeField("注册时间", auto_now_add=True)
+    closed_at = models.DateTimeField("注销时间", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "居民账户"
 
     def __str__(self) -> str:
+        if not self.phone:
+            return f"已注销账户#{self.pk}"
         return f"{self.phone[:3]}****{self.phone[-4:]}"
 
 
@@ -116,6 +120,9 @@ class Consent(models.Model):
     )
     given_at = models.DateTimeField("同意时间", auto_now_add=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)
+    withdrawn_by = models.ForeignKey(Resident, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                     verbose_name="撤回账户")
 
     class Meta:
         verbose_name = verbose_name_plural = "授权记录"

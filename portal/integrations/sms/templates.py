@@ -45,6 +45,8 @@ TEMPLATES: dict[str, Template] = {
         Template("identity_appeal_rejected", "2301103", "您的实名申诉{1}未通过审核，请登录后在“实名认证”页面查看原因。",
                  ("number",)),
         Template("identity_recheck_failed", "2301104", "您账户的实名信息复核未通过，已解除实名绑定，请登录后重新进行实名认证。", ()),
+        Template("phone_changed", "2301106", "您的账户手机号已更换为{1}，如非本人操作请立即联系客服。", ("number",)),
+        Template("account_closed", "2301107", "您的账户已注销，登录信息已删除；保单和理赔记录依法保存。如非本人操作请立即联系客服。", ()),
         Template("org_invitation", "2301105", "{1}邀请您成为单位经办人，请用本手机号登录平台，在“单位投保”页面接受邀请，7天内有效。",
                  ("organization",)),
     )
