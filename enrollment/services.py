@@ -12,6 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from enrollment import cover, idnumber, selectors, validation
@@ -387,49 +388,87 @@ def _constraint(exc: IntegrityError) -> str | None:
 
 
 def renewal_authorize(
-    *, resident: Resident, policy: Policy, ip_address: str | None = None
-) -> RenewalAuthorization:
+    *, resident: Resident, policy: Policy, channel: str = "wechatpay", return_url: str = "", client_ip: str = "",
+    ip_address: str | None = None,
+) -> tuple[RenewalAuthorization, str]:
     """Opt in: renew ``policy``'s person under the same plan code each year, charged by withholding.
 
-    The consent text's version is recorded; the withholding agreement is signed with the
-    provider before anything is written here, so a refused signature leaves nothing behind.
+    The consent text's version is recorded and a withholding contract is pre-signed with the
+    channel (微信委托代扣 or 支付宝商户代扣); the payer signs it on the provider's page (the URL
+    returned) and the authorization counts once the provider reports the contract signed
+    (notification, or the query when the payer comes back). A refused pre-sign leaves nothing behind.
     """
-    from enrollment import payments
+    from portal.integrations import payments
 
     program = policy.version.program
     if not program.auto_renewal:
         raise PurchaseRefused({"renewal": [("renewal_not_offered", f"{program}不提供自动续保。")]})
     if policy.status != Policy.ACTIVE or not Policy.objects.filter(selectors.paid_by(resident), pk=policy.pk).exists():
         raise PurchaseRefused({"renewal": [("renewal_not_allowed", "只能为本人购买的有效保单开通自动续保。")]})
-    if RenewalAuthorization.objects.filter(person=policy.person, program=program, revoked_at__isnull=True).exists():
-        raise PurchaseRefused({"renewal": [("renewal_exists", f"{policy.person.name}已开通自动续保。")]})
+    if channel not in payments.CHANNELS:
+        raise PurchaseRefused({"channel": [("channel_invalid", "请选择微信支付或支付宝代扣。")]})
     text = ConsentText.objects.filter(kind=ConsentText.AUTO_RENEWAL).latest()
-    agreement_no = payments.provider().sign_agreement(
-        contract_code=f"R{policy.person_id}-{program.code}", payer_id_number=resident.person.id_number
-    )
     with transaction.atomic():
+        # An earlier opt-in the payer never signed on the provider's page gives way to this one.
+        RenewalAuthorization.objects.filter(person=policy.person, program=program, revoked_at__isnull=True,
+                                            agreement_no="").update(revoked_at=timezone.now())
         consent = Consent.objects.create(
             person=policy.person, text=text, given_by=resident, policy=policy, ip_address=ip_address
         )
         try:
             with transaction.atomic():
-                return RenewalAuthorization.objects.create(
-                    resident=resident,
-                    person=policy.person,
-                    program=program,
-                    plan_code=policy.plan.code,
-                    consent=consent,
-                    agreement_no=agreement_no,
+                authorization = RenewalAuthorization.objects.create(
+                    resident=resident, person=policy.person, program=program, plan_code=policy.plan.code,
+                    consent=consent, channel=channel,
                 )
         except IntegrityError:
             raise PurchaseRefused(
                 {"renewal": [("renewal_exists", f"{policy.person.name}已开通自动续保。")]}
             ) from None
+        authorization.contract_code = f"HMB{program.code.upper()}{authorization.pk:010d}"
+        authorization.save(update_fields=["contract_code"])
+        base = settings.PUBLIC_BASE_URL.rstrip("/")
+        try:
+            sign_url = payments.channel(channel).contract_presign(
+                out_contract_code=authorization.contract_code, display_account="*" + policy.person.name[-1:],
+                notify_url=base + reverse("enrollment:pay_notify", args=[channel]),
+                return_url=return_url or base + reverse("enrollment:renewal"), client_ip=client_ip,
+            )
+        except payments.ProviderError as exc:
+            raise PurchaseRefused({"renewal": [("provider_unavailable", exc.message)]}) from None
+    return authorization, sign_url
+
+
+def renewal_contract_record(*, authorization: RenewalAuthorization, contract) -> RenewalAuthorization:
+    """What the provider says of the contract: signed (the authorization counts from now) or
+    terminated (by the payer in the provider's app, or by us)."""
+    if contract.state == "SIGNED" and not authorization.agreement_no and authorization.revoked_at is None:
+        RenewalAuthorization.objects.filter(pk=authorization.pk, agreement_no="").update(
+            agreement_no=contract.contract_id, signed_at=timezone.now())
+    elif contract.state == "TERMINATED":
+        RenewalAuthorization.objects.filter(pk=authorization.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now())
+    authorization.refresh_from_db()
+    return authorization
+
+
+def renewal_refresh(*, authorization: RenewalAuthorization) -> RenewalAuthorization:
+    """Back from the provider's signing page: ask whether the contract is signed."""
+    from portal.integrations import payments
+
+    if authorization.agreement_no or authorization.revoked_at or not authorization.contract_code:
+        return authorization
+    try:
+        contract = payments.channel(authorization.channel).contract_query(authorization.contract_code)
+    except payments.ProviderError:
+        return authorization
+    return renewal_contract_record(authorization=authorization, contract=contract)
 
 
 def renewal_revoke(*, resident: Resident, authorization: RenewalAuthorization) -> None:
-    """Revoke at any time: no renewal order is created for it afterwards."""
-    from enrollment import payments
+    """Revoke at any time: no renewal order is created for it afterwards; a signed contract is
+    terminated with the provider."""
+    from portal.integrations import payments
 
     if authorization.resident_id != resident.pk:
         raise PurchaseRefused({"renewal": [("renewal_not_yours", "只能撤销本人开通的自动续保。")]})
@@ -437,8 +476,11 @@ def renewal_revoke(*, resident: Resident, authorization: RenewalAuthorization) -
         updated = RenewalAuthorization.objects.filter(pk=authorization.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
-    if updated:
-        payments.provider().terminate_agreement(agreement_no=authorization.agreement_no)
+    if updated and authorization.agreement_no:
+        try:
+            payments.channel(authorization.channel).contract_terminate(out_contract_code=authorization.contract_code)
+        except payments.ProviderError as exc:
+            logger.warning("terminating contract %s failed: %s", authorization.contract_code, exc.code)
 
 
 def _renewal_notice(*, phone: str, person, version: ProductVersion, amount) -> None:
@@ -461,7 +503,7 @@ def renewal_orders_create(*, version: ProductVersion) -> list[Order]:
     orders = []
     authorizations = RenewalAuthorization.objects.filter(
         program=version.program, revoked_at__isnull=True
-    ).select_related("person", "resident")
+    ).exclude(agreement_no="").select_related("person", "resident")
     for authorization in authorizations:
         plan = version.plans.filter(code=authorization.plan_code).first()
         person = authorization.person
@@ -498,6 +540,6 @@ def renewal_orders_create(*, version: ProductVersion) -> list[Order]:
             continue  # already covered for this year through another channel
         if authorization.resident.phone:
             _renewal_notice(phone=authorization.resident.phone, person=person, version=version, amount=price)
-        billing.renewal_withhold(order=order, agreement_no=authorization.agreement_no)
+        billing.renewal_withhold(order=order, authorization=authorization)
         orders.append(order)
     return orders

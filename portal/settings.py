@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "portal.integrations.sms",
     "portal.integrations.sms.simulator",
     "portal.integrations.identity.simulator",
+    "portal.integrations.payments.simulator",
     "enrollment",
     "claims",
     "supervision",
@@ -339,10 +340,6 @@ REGISTRY_API_URL = os.environ.get("REGISTRY_API_URL", "")
 REGISTRY_APP_KEY = os.environ.get("REGISTRY_APP_KEY", "")
 REGISTRY_APP_SECRET = os.environ.get("REGISTRY_APP_SECRET", "")
 REGISTRY_TIMEOUT_SECONDS = float(os.environ.get("REGISTRY_TIMEOUT_SECONDS", "3"))
-PAYMENT_BACKEND = os.environ.get("PAYMENT_BACKEND", "simulator")  # simulator | http
-PAYMENT_API_URL = os.environ.get("PAYMENT_API_URL", "")
-PAYMENT_MERCHANT_ID = os.environ.get("PAYMENT_MERCHANT_ID", "SIM-MERCHANT-0001")
-PAYMENT_API_KEY = os.environ.get("PAYMENT_API_KEY", "") or (_required("PAYMENT_API_KEY") if PRODUCTION else _derived_key("payment-sim"))
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # Where the adapters find the simulators of the outside systems (development and tests only):
 # each adapter's own base URL setting defaults to a path under it; the test suite points it at a
@@ -361,6 +358,35 @@ SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "惠民保")
 SMS_REGION = os.environ.get("SMS_REGION", "ap-guangzhou")
 SMS_TEMPLATE_IDS = os.environ.get("SMS_TEMPLATE_IDS", "")  # name:id,name:id (approved templates)
 SMS_TIMEOUT_SECONDS = int(os.environ.get("SMS_TIMEOUT_SECONDS", "5"))
+
+# --- Payments: WeChat Pay API v3 and Alipay (portal/integrations/payments; README "Payments") ---------
+# Read at call time by portal/integrations/payments/conf.py, which also lists what production lacks.
+# Key material is PEM text in the variable or a file named by <NAME>_FILE. Outside production every
+# empty value falls back to the payment simulator's own keys (generated under PAYMENT_SIMULATOR_KEY_DIR)
+# and every base URL to SIMULATOR_BASE_URL + "/payments/…".
+
+
+def _pem(name: str) -> str:
+    path = os.environ.get(f"{name}_FILE", "")
+    return Path(path).read_text() if path else os.environ.get(name, "")
+
+
+PAYMENT_TIMEOUT_SECONDS = float(os.environ.get("PAYMENT_TIMEOUT_SECONDS", "10"))
+PAYMENT_SIMULATOR_KEY_DIR = Path(os.environ.get("PAYMENT_SIMULATOR_KEY_DIR", BASE_DIR / "var" / "payments-sim"))
+WECHATPAY_BASE_URL = os.environ.get("WECHATPAY_BASE_URL", "")  # https://api.mch.weixin.qq.com
+WECHATPAY_MCHID = os.environ.get("WECHATPAY_MCHID", "")
+WECHATPAY_APPID = os.environ.get("WECHATPAY_APPID", "")
+WECHATPAY_MERCHANT_SERIAL_NO = os.environ.get("WECHATPAY_MERCHANT_SERIAL_NO", "")
+WECHATPAY_PRIVATE_KEY = _pem("WECHATPAY_PRIVATE_KEY")
+WECHATPAY_APIV3_KEY = os.environ.get("WECHATPAY_APIV3_KEY", "")
+WECHATPAY_PUBLIC_KEY = _pem("WECHATPAY_PUBLIC_KEY")
+WECHATPAY_PUBLIC_KEY_ID = os.environ.get("WECHATPAY_PUBLIC_KEY_ID", "")
+WECHATPAY_PAPAY_PLAN_ID = os.environ.get("WECHATPAY_PAPAY_PLAN_ID", "")
+ALIPAY_BASE_URL = os.environ.get("ALIPAY_BASE_URL", "")  # https://openapi.alipay.com/gateway.do
+ALIPAY_APP_ID = os.environ.get("ALIPAY_APP_ID", "")
+ALIPAY_APP_PRIVATE_KEY = _pem("ALIPAY_APP_PRIVATE_KEY")
+ALIPAY_PUBLIC_KEY = _pem("ALIPAY_PUBLIC_KEY")
+ALIPAY_AGREEMENT_PERSONAL_PRODUCT_CODE = os.environ.get("ALIPAY_AGREEMENT_PERSONAL_PRODUCT_CODE", "GENERAL_WITHHOLDING_P")
 # An organization's order waits longer: a bank transfer takes days to arrive and be confirmed.
 BANK_TRANSFER_ACCOUNT = os.environ.get(
     "BANK_TRANSFER_ACCOUNT", "户名：承保公司（示例）· 开户行：示例银行 · 账号：0000 0000 0000 0000（待承保公司提供）")

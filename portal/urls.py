@@ -24,6 +24,7 @@ urlpatterns = [
 if settings.SIMULATORS_ENABLED:
     urlpatterns += [
         path("sim/sms/", include("portal.integrations.sms.simulator.urls")),
+        path("sim/payments/", include("portal.integrations.payments.simulator.urls")),
         path("sim/", include("portal.simulators.urls")),
     ]
 

@@ -45,8 +45,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def simulator_server():
-    """The simulators on a loopback port for the whole session (see tests/loopback.py)."""
+def simulator_server(tmp_path_factory):
+    """The simulators on a loopback port for the whole session (see tests/loopback.py). The same
+    server is the portal's public address, so the simulators' notifications reach the merchant's
+    endpoints over HTTP too; the payment simulator's keys are generated in a temporary directory."""
     from django.conf import settings
 
     from tests.loopback import LoopbackServer
@@ -54,7 +56,12 @@ def simulator_server():
     server = LoopbackServer()
     server.start()
     settings.SIMULATOR_BASE_URL = f"{server.url}/sim"
-    os.environ["SIMULATOR_BASE_URL"] = settings.SIMULATOR_BASE_URL  # inherited by worker processes
+    settings.PUBLIC_BASE_URL = server.url
+    settings.PAYMENT_SIMULATOR_KEY_DIR = tmp_path_factory.mktemp("payments-sim")
+    # inherited by worker processes
+    os.environ["SIMULATOR_BASE_URL"] = settings.SIMULATOR_BASE_URL
+    os.environ["PUBLIC_BASE_URL"] = settings.PUBLIC_BASE_URL
+    os.environ["PAYMENT_SIMULATOR_KEY_DIR"] = str(settings.PAYMENT_SIMULATOR_KEY_DIR)
     yield server
     server.stop()
 

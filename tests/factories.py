@@ -77,18 +77,33 @@ def pending_order(resident, *people, product="wuwei-2025", plan="basic"):
     )
 
 
-def active_policy(resident, *people, product="wuwei-2025", plan="basic", when="2025-06-15 10:00 +08:00"):
+def pay_on_provider(payment, action="pay"):
+    """The payer on the provider's side: opens the payment link (Alipay creates its trade only then)
+    and presses 确认支付 (``pay``) or 模拟余额不足 (``insufficient``). Returns the provider's trade."""
+    import requests
+
+    from portal.integrations.payments.simulator import provider
+    from portal.integrations.payments.simulator.models import SimTrade
+
+    if payment.provider == "alipay":
+        requests.get(payment.pay_url, allow_redirects=False, timeout=10)
+    trade = SimTrade.objects.get(out_trade_no=payment.out_trade_no, channel=payment.provider)
+    if action == "insufficient":
+        return provider.trade_refuse_for_balance(transaction_id=trade.transaction_id)
+    return provider.trade_pay(transaction_id=trade.transaction_id)
+
+
+def active_policy(resident, *people, product="wuwei-2025", plan="basic", when="2025-06-15 10:00 +08:00",
+                  channel="wechatpay"):
     """A paid order's policies (the purchase happens inside its sales window)."""
     import time_machine
 
     from enrollment import billing
-    from portal.simulators import payment as provider
-    from portal.simulators.models import SimPayment
 
     with time_machine.travel(when, tick=True):
         order = pending_order(resident, *people, product=product, plan=plan)
-        payment = billing.payment_start(order=order, method="online")
-        provider.pay(transaction_id=SimPayment.objects.get(out_trade_no=payment.out_trade_no).transaction_id)
+        payment = billing.payment_start(order=order, method="online", channel=channel)
+        pay_on_provider(payment)
         billing.order_refresh(order=order)
     return order.policies.get() if order.policies.count() == 1 else order.policies.all()
 

@@ -111,9 +111,9 @@ ROUTES: dict[str, Route] = {
     "enrollment:policy_pdf": Route(only(OWNER), args=lambda w: [w.policy.number]),
     "enrollment:renewal": Route(residents_only(), page=True),
     # Paying
-    "enrollment:pay_notify": Route(everyone(UNSIGNED), args=lambda w: ["simulator"], method="POST"),
+    "enrollment:pay_notify": Route(everyone(UNSIGNED), args=lambda w: ["wechatpay"], method="POST"),
     "enrollment:order_pay": Route(only(OWNER), args=lambda w: [w.pending_order.number], method="POST",
-                                  data=lambda w: {"method": "online"}),
+                                  data=lambda w: {"method": "online", "channel": "wechatpay"}),
     "enrollment:order_return": Route(only(OWNER), args=lambda w: [w.order.number], page=True),
     "enrollment:order_status": Route(only(OWNER), args=lambda w: [w.order.number]),
     "enrollment:policy_cancel": Route(only(OWNER), args=lambda w: [w.policy.number], page=True),
@@ -164,11 +164,28 @@ ROUTES: dict[str, Route] = {
     # Simulators of the outside systems (development and tests only; never routed in production)
     "sms_simulator:outbox": Route(everyone()),
     "sms_simulator:api": Route(everyone(), method="POST"),  # Tencent answers 200 with Response.Error
-    "simulators:payment_api": Route(everyone(UNSIGNED), args=lambda w: ["query"], method="POST"),
-    "simulators:cashier": Route(everyone(), args=lambda w: [w.sim_transaction]),
     # Tencent Cloud API 3.0 answers a request it cannot authenticate with HTTP 200 and an AuthFailure
     # error in the body (the SDK reads it from there).
     "simulators:identity:api": Route(everyone(), method="POST"),
+    # WeChat Pay v3 (every API call must carry the merchant's signature) and Alipay's gateway (whose
+    # refusal of an unsigned call is an error_response in a 200, as Alipay answers)
+    "payments_simulator:wechatpay_h5": Route(everyone(UNSIGNED), method="POST"),
+    "payments_simulator:wechatpay_query": Route(everyone(UNSIGNED), args=lambda w: [w.order.number + "P1"]),
+    "payments_simulator:wechatpay_close": Route(everyone(UNSIGNED), args=lambda w: [w.order.number + "P1"],
+                                                method="POST"),
+    "payments_simulator:wechatpay_refunds": Route(everyone(UNSIGNED), method="POST"),
+    "payments_simulator:wechatpay_refund_query": Route(everyone(UNSIGNED), args=lambda w: ["R1"]),
+    "payments_simulator:wechatpay_tradebill": Route(everyone(UNSIGNED), query={"bill_date": "2025-06-15"}),
+    "payments_simulator:wechatpay_billdownload": Route(everyone(UNSIGNED), query={"token": "x"}),
+    "payments_simulator:wechatpay_papay_presign": Route(everyone(UNSIGNED), method="POST"),
+    "payments_simulator:wechatpay_papay_contract": Route(everyone(UNSIGNED), args=lambda w: ["12535", "C1"]),
+    "payments_simulator:wechatpay_papay_terminate": Route(everyone(UNSIGNED), args=lambda w: ["12535", "C1"],
+                                                          method="POST"),
+    "payments_simulator:wechatpay_papay_apply": Route(everyone(UNSIGNED), method="POST"),
+    "payments_simulator:alipay_gateway": Route(everyone(), query={"method": "alipay.trade.query"}),
+    "payments_simulator:alipay_bill": Route(everyone(DENIED), query={"token": "x"}),
+    "payments_simulator:cashier": Route(everyone(), args=lambda w: [w.sim_transaction]),
+    "payments_simulator:contract_sign": Route(everyone(), args=lambda w: [w.sim_contract]),
 }
 
 # The same routes on other objects, where who may open them differs (issue 12: who sees and manages

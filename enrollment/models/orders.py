@@ -61,6 +61,8 @@ class Order(models.Model):
     expires_at = models.DateTimeField("支付截止")
     paid_at = models.DateTimeField("支付时间", null=True, blank=True)
     closed_at = models.DateTimeField("关闭时间", null=True, blank=True)
+    # Numbers the payment attempts (out_trade_no = number + "P" + n); incremented under the order's lock.
+    payment_attempts = models.PositiveSmallIntegerField("支付尝试次数", default=0)
 
     class Meta:
         verbose_name = verbose_name_plural = "订单"
@@ -163,7 +165,8 @@ class Policy(models.Model):
 
 
 class Payment(models.Model):
-    """One attempt with one provider. The provider's transaction id is applied once (invariant 2)."""
+    """One attempt with one provider. The provider's transaction id is applied once (invariant 2);
+    an order has at most one open attempt (a partial unique constraint)."""
 
     CREATED, SUCCEEDED, FAILED, CLOSED, REFUNDED = "created", "succeeded", "failed", "closed", "refunded"
     STATUS_CHOICES = [
@@ -183,25 +186,35 @@ class Payment(models.Model):
     )
     amount = models.DecimalField("金额", **MONEY)
     status = FSMField("状态", default=CREATED, choices=STATUS_CHOICES, protected=False)
-    pay_url = models.CharField("支付页地址", max_length=500, blank=True)
+    pay_url = models.CharField("支付页地址", max_length=2000, blank=True)
+    note = models.CharField("渠道说明", max_length=100, blank=True)  # e.g. the provider's reason for a failure
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     succeeded_at = models.DateTimeField("成功时间", null=True, blank=True)
+    closed_at = models.DateTimeField("结束时间", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "支付"
         constraints = [
             models.UniqueConstraint(fields=["provider", "transaction_id"], name="payment_transaction_once"),
+            models.UniqueConstraint(fields=["order"], condition=Q(status="created"), name="one_open_payment_per_order"),
         ]
+        indexes = [models.Index(fields=["created_at"], condition=Q(status="created"), name="payment_open_idx")]
 
     def __str__(self) -> str:
         return self.out_trade_no
 
 
 class Refund(models.Model):
+    """A refund asked of the provider: ``processing`` until the provider reports it done."""
+
+    PENDING, PROCESSING, SUCCEEDED, FAILED = "pending", "processing", "succeeded", "failed"
+    STATUS_CHOICES = [(PENDING, "待提交"), (PROCESSING, "退款中"), (SUCCEEDED, "已退款"), (FAILED, "退款失败")]
+
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name="支付")
     out_refund_no = models.CharField("退款单号", max_length=40, unique=True)
+    refund_id = models.CharField("渠道退款号", max_length=64, blank=True)
     amount = models.DecimalField("金额", **MONEY)
-    status = models.CharField("状态", max_length=12, default="pending")
+    status = models.CharField("状态", max_length=12, choices=STATUS_CHOICES, default=PENDING)
     reason = models.CharField("原因", max_length=100)
     created_at = models.DateTimeField("申请时间", auto_now_add=True)
     completed_at = models.DateTimeField("完成时间", null=True, blank=True)
@@ -239,7 +252,10 @@ class RenewalAuthorization(models.Model):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="renewals", verbose_name="被保险人")
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="renewals", verbose_name="项目")
     plan_code = models.SlugField("续保方案")
-    agreement_no = models.CharField("代扣协议号", max_length=64, default="")
+    channel = models.CharField("代扣渠道", max_length=16, default="wechatpay")
+    contract_code = models.CharField("商户协议号", max_length=64, default="")  # ours, sent to the provider
+    agreement_no = models.CharField("代扣协议号", max_length=64, default="")  # the provider's, once signed
+    signed_at = models.DateTimeField("签约时间", null=True, blank=True)
     consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="+", verbose_name="授权记录")
     created_at = models.DateTimeField("授权时间", auto_now_add=True)
     revoked_at = models.DateTimeField("撤销时间", null=True, blank=True)

@@ -473,8 +473,10 @@ def list_pay(request, number):
     if beneficiaries.order is None:
         raise Http404
     try:
-        payment = billing.payment_start(order=beneficiaries.order, method="online", return_url=request.build_absolute_uri(
-            reverse("enrollment:list_detail", args=[number])))
+        payment = billing.payment_start(
+            order=beneficiaries.order, method="online", channel=request.POST.get("channel", "wechatpay"),
+            return_url=request.build_absolute_uri(reverse("enrollment:list_detail", args=[number])),
+            client_ip=request.META.get("REMOTE_ADDR", ""))
     except billing.PaymentRefused as refused:
         context = _list_context(request, beneficiaries)
         context["pay_error"] = refused.message

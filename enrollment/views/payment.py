@@ -1,16 +1,25 @@
-"""Paying an order: start, the provider's notification, the return page that polls, cancelling."""
+"""Paying an order: start, the providers' notifications, the return page that polls, cancelling."""
 
 from __future__ import annotations
 
-from django.http import Http404, JsonResponse
+import time
+
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from enrollment import billing, selectors
-from enrollment.models import Order, Policy
+from enrollment.models import Order, Payment, Policy
 from enrollment.views.purchase import resident_required
+from portal.integrations import payments
+
+# The return page polls every 2 s. A payer who came back without paying (cancelled on the cashier)
+# is told so once the provider has said "not paid" for this long; after a minute of no answer the
+# page stops polling and offers 刷新 and 返回订单.
+UNPAID_AFTER_SECONDS = 6
+GIVE_UP_AFTER_SECONDS = 60
 
 
 def _own_order(request, number) -> Order:
@@ -23,11 +32,17 @@ def _own_order(request, number) -> Order:
 @csrf_exempt
 @require_POST
 def pay_notify(request, provider):
-    """The provider's signed asynchronous notification."""
-    status, outcome = billing.notification_handle(provider=provider, headers=request.headers, body=request.body)
-    if status == 200:
-        return JsonResponse({"code": "SUCCESS"})
-    return JsonResponse({"code": "FAIL", "message": outcome}, status=status)
+    """A provider's signed asynchronous notification, answered in that provider's own words."""
+    if provider not in payments.CHANNELS:
+        raise Http404
+    handled = billing.notification_handle(provider=provider, headers=request.headers, body=request.body)
+    status, content_type, body = billing.adapter(provider).answer(handled.accepted, handled.status)
+    response = HttpResponse(body, status=status)
+    if content_type:
+        response["Content-Type"] = content_type
+    else:
+        del response["Content-Type"]
+    return response
 
 
 @resident_required
@@ -38,30 +53,66 @@ def order_pay(request, number):
         payment = billing.payment_start(
             order=order,
             method=request.POST.get("method", ""),
+            channel=request.POST.get("channel", "wechatpay"),
             return_url=request.build_absolute_uri(reverse("enrollment:order_return", args=[order.number])),
+            client_ip=request.META.get("REMOTE_ADDR", ""),
         )
     except billing.PaymentRefused as refused:
+        order.refresh_from_db()
         return render(request, "enrollment/purchase/order.html", {"order": order, "pay_error": refused.message},
                       status=422)
     return redirect(payment.pay_url)
 
 
+def _outcome(order: Order, refreshed: str, elapsed: float) -> str:
+    """What the payer is told: paid, failed, cancelled (came back unpaid), expired, closed, slow, pending."""
+    if order.status == Order.PAID:
+        return "paid"
+    if order.status == Order.EXPIRED:
+        return "expired"
+    if order.status != Order.PENDING:
+        return "closed"
+    if refreshed == "failed":
+        return "failed"
+    latest = order.payments.exclude(provider="bank").order_by("-created_at").first()
+    if latest is not None and latest.status == Payment.FAILED:
+        return "failed"
+    if refreshed in ("pending", "closed", "none") and elapsed >= UNPAID_AFTER_SECONDS:
+        return "unpaid"
+    if elapsed >= GIVE_UP_AFTER_SECONDS:
+        return "slow"
+    return "pending"
+
+
+def _status_context(request, order: Order) -> dict:
+    try:
+        since = float(request.GET.get("since", ""))
+    except ValueError:
+        since = time.time()
+    since = min(since, time.time())
+    refreshed = "none"
+    if order.status == Order.PENDING:
+        refreshed = billing.order_refresh(order=order)
+        order.refresh_from_db()
+    outcome = _outcome(order, refreshed, time.time() - since)
+    latest = order.payments.exclude(provider="bank").order_by("-created_at").first()
+    return {"order": order, "outcome": outcome, "since": int(since), "note": latest.note if latest else "",
+            "channels": [(name, payments.LABELS[name]) for name in payments.CHANNELS]}
+
+
 @resident_required
 def order_return(request, number):
-    """Back from the provider: shows the order's state, polling until it is paid."""
+    """Back from the provider (paid, cancelled or failed): every outcome within seconds."""
     order = _own_order(request, number)
-    return render(request, "enrollment/payment/return.html", {"order": order})
+    return render(request, "enrollment/payment/return.html", _status_context(request, order))
 
 
 @resident_required
 def order_status(request, number):
     """htmx poll: asks the provider while the order is pending, so a lost notification never
-    leaves a paid resident waiting."""
+    leaves a paid resident waiting, and a payer who cancelled is told so."""
     order = _own_order(request, number)
-    if order.status == Order.PENDING:
-        billing.order_refresh(order=order)
-        order.refresh_from_db()
-    return render(request, "enrollment/payment/return.html#order-status", {"order": order})
+    return render(request, "enrollment/payment/return.html#order-status", _status_context(request, order))
 
 
 @resident_required

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -295,16 +295,20 @@ def renewal(request):
                     )
                 policy = get_object_or_404(Policy.objects.filter(selectors.paid_by(resident)),
                                            number=request.POST.get("policy"))
-                services.renewal_authorize(
-                    resident=resident, policy=policy, ip_address=request.META.get("REMOTE_ADDR")
+                _, sign_url = services.renewal_authorize(
+                    resident=resident, policy=policy, channel=request.POST.get("channel", "wechatpay"),
+                    return_url=request.build_absolute_uri(reverse("enrollment:renewal")),
+                    client_ip=request.META.get("REMOTE_ADDR", ""), ip_address=request.META.get("REMOTE_ADDR"),
                 )
-                message = ("ok", f"已为{policy.person.name}开通自动续保。")
+                return redirect(sign_url)  # the payer signs the withholding contract on the provider's page
         except services.PurchaseRefused as refused:
             message = ("error", refused.message)
+    authorizations = list(RenewalAuthorization.objects.filter(resident=resident, revoked_at__isnull=True)
+                          .select_related("person", "program"))
+    authorizations = [services.renewal_refresh(authorization=a) for a in authorizations]  # back from signing
     context = {
         "candidates": selectors.renewal_candidates(resident),
-        "authorizations": RenewalAuthorization.objects.filter(resident=resident, revoked_at__isnull=True)
-        .select_related("person", "program"),
+        "authorizations": [a for a in authorizations if a.revoked_at is None],
         "text": ConsentText.objects.filter(kind=ConsentText.AUTO_RENEWAL).latest(),
         "message": message,
     }

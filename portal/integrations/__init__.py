@@ -1,2 +1,24 @@
 """One package per outside system: its small API, the real protocol client, its settings
-(``conf.py``) and its simulator (``simulator/``, a Django app mounted under ``/sim/<system>/``)."""
+(``conf.py``) and its simulator (``simulator/``, a Django app mounted under ``/sim/<system>/``).
+
+:func:`production_errors` gathers every package's ``conf.production_errors()``; the portal refuses
+to start in production while any is reported (``portal.apps.PortalConfig.ready``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+
+def production_errors() -> list[str]:
+    errors = []
+    for module in pkgutil.iter_modules(__path__):
+        if not module.ispkg:
+            continue
+        try:
+            conf = importlib.import_module(f"{__name__}.{module.name}.conf")
+        except ModuleNotFoundError:
+            continue
+        errors.extend(conf.production_errors())
+    return errors

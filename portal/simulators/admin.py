@@ -1,5 +1,5 @@
 """The simulators in the admin: the registry roster (with import), and read-only views of what
-the SMS gateway and the payment provider did."""
+the SMS gateway did."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from enrollment import idnumber
 from portal import crypto
 from portal.simulators import roster
-from portal.simulators.models import RosterEntry, SimAgreement, SimPayment, SimRefund
+from portal.simulators.models import RosterEntry
 
 
 class RosterUploadForm(forms.Form):
@@ -79,19 +79,3 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(SimPayment)
-class SimPaymentAdmin(ReadOnlyAdmin):
-    list_display = ["transaction_id", "out_trade_no", "method", "amount", "state", "paid_at", "notify_attempts",
-                    "last_notify_status"]
-    list_filter = ["state", "method"]
-    search_fields = ["transaction_id", "out_trade_no"]
-
-
-@admin.register(SimRefund)
-class SimRefundAdmin(ReadOnlyAdmin):
-    list_display = ["refund_id", "out_refund_no", "amount", "state", "created_at"]
-
-
-@admin.register(SimAgreement)
-class SimAgreementAdmin(ReadOnlyAdmin):
-    list_display = ["agreement_no", "contract_code", "state", "created_at", "terminated_at"]

@@ -1,8 +1,9 @@
 """State kept by the local simulators of the external systems we cannot reach here.
 
-Each simulator stands where the real system would (SMS gateway, basic-insurance registry, payment
-provider) and keeps its own tables, separate from the portal's: the portal only ever talks to
-them through its adapters (``portal.sms``, ``enrollment.registry``, ``enrollment.payments``).
+Each simulator stands where the real system would (SMS gateway, basic-insurance registry) and
+keeps its own tables, separate from the portal's: the portal only ever talks to them through its
+adapters (``portal.sms``, ``enrollment.registry``). The payment providers' simulator lives with its
+adapters in ``portal/integrations/payments/simulator/``.
 """
 
 from decimal import Decimal
@@ -41,64 +42,3 @@ class RosterEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.id_masked}）"
-
-
-class SimPayment(models.Model):
-    """A transaction on the simulated payment provider's side."""
-
-    NOTPAY, SUCCESS, CLOSED, REFUND = "NOTPAY", "SUCCESS", "CLOSED", "REFUND"
-    STATE_CHOICES = [(NOTPAY, "未支付"), (SUCCESS, "支付成功"), (CLOSED, "已关闭"), (REFUND, "转入退款")]
-
-    merchant_id = models.CharField(max_length=32)
-    out_trade_no = models.CharField(max_length=40)
-    transaction_id = models.CharField(max_length=64, unique=True)
-    method = models.CharField(max_length=20)
-    amount = models.DecimalField(**MONEY)
-    description = models.CharField(max_length=200)
-    notify_url = models.CharField(max_length=500)
-    return_url = models.CharField(max_length=500, blank=True)
-    payer_hash = models.CharField(max_length=64, blank=True)  # personal account owner, blind index
-    agreement_no = models.CharField(max_length=64, blank=True)  # withholding contract
-    state = models.CharField(max_length=10, choices=STATE_CHOICES, default=NOTPAY)
-    created_at = models.DateTimeField(auto_now_add=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    notify_attempts = models.PositiveSmallIntegerField(default=0)
-    last_notify_status = models.CharField(max_length=40, blank=True)
-
-    class Meta:
-        verbose_name = verbose_name_plural = "支付交易（模拟渠道）"
-        constraints = [models.UniqueConstraint(fields=["merchant_id", "out_trade_no"], name="sim_trade_once")]
-
-    def __str__(self) -> str:
-        return self.transaction_id
-
-
-class SimRefund(models.Model):
-    payment = models.ForeignKey(SimPayment, on_delete=models.CASCADE, related_name="refunds")
-    out_refund_no = models.CharField(max_length=40)
-    refund_id = models.CharField(max_length=64, unique=True)
-    amount = models.DecimalField(**MONEY)
-    state = models.CharField(max_length=12, default="SUCCESS")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = verbose_name_plural = "退款（模拟渠道）"
-        constraints = [models.UniqueConstraint(fields=["payment", "out_refund_no"], name="sim_refund_once")]
-
-    def __str__(self) -> str:
-        return self.refund_id
-
-
-class SimAgreement(models.Model):
-    """A withholding contract (代扣协议) the payer signed on the provider's side."""
-
-    merchant_id = models.CharField(max_length=32)
-    agreement_no = models.CharField(max_length=64, unique=True)
-    contract_code = models.CharField(max_length=64)  # the merchant's reference
-    payer_hash = models.CharField(max_length=64)
-    state = models.CharField(max_length=12, default="ACTIVE")  # ACTIVE / TERMINATED
-    created_at = models.DateTimeField(auto_now_add=True)
-    terminated_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return self.agreement_no

@@ -5,6 +5,5 @@ from django.urls import include, path
 app_name = "simulators"
 
 urlpatterns = [
-    path("pay/", include("portal.simulators.payment_views")),
     path("identity/", include("portal.integrations.identity.simulator.urls")),
 ]

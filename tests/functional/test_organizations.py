@@ -22,9 +22,7 @@ from enrollment.models import (
     Policy,
     Program,
 )
-from portal.simulators import payment as provider
-from portal.simulators.models import SimPayment
-from tests.factories import MOTHER_ID, SELF_ID, add_member, make_id, make_resident, roster, staff_user
+from tests.factories import MOTHER_ID, SELF_ID, add_member, make_id, make_resident, pay_on_provider, roster, staff_user
 
 pytestmark = pytest.mark.django_db
 IN_SALES_WINDOW = "2025-06-15 10:00 +08:00"
@@ -126,7 +124,7 @@ def test_upload_progress_fix_confirm_pay_and_receipt(client, manager, employer):
 
     paying = client.post(reverse("enrollment:list_pay", args=[beneficiaries.number]))
     assert paying.status_code == 302
-    provider.pay(transaction_id=SimPayment.objects.get().transaction_id)
+    pay_on_provider(order.payments.get())
     billing.order_refresh(order=order)
     page = client.get(reverse("enrollment:list_detail", args=[beneficiaries.number])).content.decode()
     assert 'data-order-status="paid"' in page and 'data-count="issued">2<' in page

@@ -24,6 +24,7 @@ from tests.factories import (
     add_member,
     make_id,
     make_resident,
+    pay_on_provider,
     pending_order,
     roster,
     staff_user,
@@ -109,8 +110,8 @@ def _build():
     from enrollment import billing, lists, organizations
     from enrollment import services as enrollment_services
     from enrollment.models import BeneficiaryList, Campaign, CoInsurer, Plan, ProductVersion
-    from portal.simulators import payment as provider
-    from portal.simulators.models import SimPayment
+    from portal.integrations.payments.simulator import provider as sim_provider
+    from portal.integrations.payments.simulator.models import SimTrade
     from supervision import services as supervision_services
     from supervision.models import InsurerStaff
 
@@ -125,7 +126,10 @@ def _build():
     w.owner = make_resident("13800000001", "张桂兰", SELF_ID)
     w.policy = active_policy(w.owner)
     w.order = w.policy.order
-    w.sim_transaction = SimPayment.objects.get(out_trade_no=w.order.payments.get().out_trade_no).transaction_id
+    w.sim_transaction = SimTrade.objects.get(out_trade_no=w.order.payments.get().out_trade_no).transaction_id
+    w.sim_contract = sim_provider.contract_presign(
+        channel="wechatpay", merchant="1900000109", out_contract_code="C1", display_account="*兰",
+        notify_url="http://127.0.0.1/notify", return_url="").contract_id
     w.pending_order = pending_order(w.owner, ("李秀英", MOTHER_ID, "parent"))
     w.guardian = make_resident("13800000003", "张建军", GUARDIAN_ID)
     w.child_policy = active_policy(w.guardian, ("张小宝", CHILD_ID, "child"))
@@ -150,8 +154,7 @@ def _build():
     lists.list_validate(list_id=paid_list.pk)
     w.paid_list = BeneficiaryList.objects.get(pk=paid_list.pk)
     w.org_order = lists.list_confirm(beneficiaries=w.paid_list, by=w.operator, declared=True)
-    payment = billing.payment_start(order=w.org_order, method="online")
-    provider.pay(transaction_id=SimPayment.objects.get(out_trade_no=payment.out_trade_no).transaction_id)
+    pay_on_provider(billing.payment_start(order=w.org_order, method="online"))
     billing.order_refresh(order=w.org_order)
     w.invitation = organizations.member_invite(organization=w.organization, by=w.operator, phone=w.other.phone,
                                                role="operator")

@@ -6,16 +6,16 @@ from django.urls import reverse
 
 from enrollment import billing, services
 from enrollment.models import Policy, ProductVersion, RenewalAuthorization
+from portal.integrations.payments.simulator.models import SimContract
 from portal.integrations.sms import template_id
 from portal.integrations.sms.simulator.models import SmsMessage
-from portal.simulators import payment as provider
-from portal.simulators.models import SimAgreement, SimPayment
 from tests.factories import (
     MOTHER_ID,
     SELF_ID,
     WEIHAI_ID,
     WEIHAI_SPOUSE_ID,
     make_resident,
+    pay_on_provider,
     pending_order,
     roster,
 )
@@ -24,9 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 def pay(order):
-    payment = billing.payment_start(order=order, method="online")
-    trade = SimPayment.objects.get(out_trade_no=payment.out_trade_no)
-    provider.pay(transaction_id=trade.transaction_id)
+    pay_on_provider(billing.payment_start(order=order, method="online"))
     assert billing.order_refresh(order=order) == "applied"
 
 
@@ -133,13 +131,41 @@ def next_weihai_version():
     return services.version_publish(version=version)
 
 
-def test_opting_in_records_the_consent_text_and_signs_an_agreement(client, weihai_paid):
+def opt_in(client, policy, channel="wechatpay", sign=True):
+    """Opt in on /renewal/, sign the withholding contract on the provider's page, come back."""
+    from portal.integrations.payments.simulator import provider
+
+    response = client.post(reverse("enrollment:renewal"),
+                           {"policy": policy.number, "consent": "auto_renewal", "channel": channel})
+    assert response.status_code == 302, response.content.decode()
+    if channel == "alipay":  # the browser opens Alipay's gateway, which leads to its signing page
+        import requests
+
+        response = requests.get(response.url, allow_redirects=False, timeout=10)
+        assert response.status_code == 302, response.text
+    contract_id = response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    if sign:
+        provider.contract_sign(contract_id=contract_id)
+    return client.get(reverse("enrollment:renewal"))
+
+
+@pytest.mark.parametrize("channel", ["wechatpay", "alipay"])
+def test_opting_in_records_the_consent_text_and_signs_a_contract_with_the_provider(client, weihai_paid, channel):
     policy = weihai_paid.policies.get(relation="spouse")
-    response = client.post(reverse("enrollment:renewal"), {"policy": policy.number, "consent": "auto_renewal"})
-    assert response.status_code == 200 and "已为刘芳开通自动续保" in response.content.decode()
+    page = opt_in(client, policy, channel)
+    assert page.status_code == 200 and "已开通自动续保" in page.content.decode()
     authorization = RenewalAuthorization.objects.get()
     assert authorization.consent.text.kind == "auto_renewal" and authorization.consent.text.version == "2025.1"
-    assert SimAgreement.objects.get(agreement_no=authorization.agreement_no).state == "ACTIVE"
+    contract = SimContract.objects.get(out_contract_code=authorization.contract_code)
+    assert contract.channel == channel and contract.state == "SIGNED"
+    assert authorization.agreement_no == contract.contract_id
+
+
+def test_a_contract_not_signed_on_the_provider_renews_nothing(client, weihai_paid):
+    spouse = weihai_paid.policies.get(relation="spouse")
+    page = opt_in(client, spouse, sign=False)
+    assert "尚未完成签约" in page.content.decode()
+    assert services.renewal_orders_create(version=next_weihai_version()) == []
 
 
 def test_opting_in_without_consent_is_refused(client, weihai_paid):
@@ -148,9 +174,10 @@ def test_opting_in_without_consent_is_refused(client, weihai_paid):
     assert response.status_code == 422 and not RenewalAuthorization.objects.exists()
 
 
-def test_renewal_orders_are_charged_for_consenting_people_only(client, weihai_paid):
+@pytest.mark.parametrize("channel", ["wechatpay", "alipay"])
+def test_renewal_orders_are_charged_for_consenting_people_only(client, weihai_paid, channel):
     spouse = weihai_paid.policies.get(relation="spouse")
-    client.post(reverse("enrollment:renewal"), {"policy": spouse.number, "consent": "auto_renewal"})
+    opt_in(client, spouse, channel)
     version = next_weihai_version()
     orders = services.renewal_orders_create(version=version)
     assert len(orders) == 1
@@ -158,16 +185,17 @@ def test_renewal_orders_are_charged_for_consenting_people_only(client, weihai_pa
     assert renewed.person == spouse.person and renewed.status == Policy.ACTIVE and renewed.channel == "renewal"
     notice = SmsMessage.objects.to(weihai_paid.resident.phone).get(template_id=template_id("renewal_notice"))
     assert f"{spouse.person.name}的{version.name}将自动续保，保费{renewed.premium}元" in notice.body
+    assert renewed.order.payments.get().provider == channel
     assert services.renewal_orders_create(version=version) == []  # never charged twice
 
 
 def test_a_revoked_authorization_renews_nothing(client, weihai_paid):
     spouse = weihai_paid.policies.get(relation="spouse")
-    client.post(reverse("enrollment:renewal"), {"policy": spouse.number, "consent": "auto_renewal"})
+    opt_in(client, spouse)
     authorization = RenewalAuthorization.objects.get()
     client.post(reverse("enrollment:renewal"), {"action": "revoke", "authorization": authorization.pk})
     assert RenewalAuthorization.objects.get().revoked_at is not None
-    assert SimAgreement.objects.get().state == "TERMINATED"
+    assert SimContract.objects.get().state == "TERMINATED"
     assert services.renewal_orders_create(version=next_weihai_version()) == []
 
 
