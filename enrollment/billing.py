@@ -98,6 +98,7 @@ def payment_start(*, order: Order, method: str, channel: str = "wechatpay", retu
         raise PaymentRefused("channel_invalid", "请选择微信支付或支付宝。")
     provider = PERSONAL_ACCOUNT if method == PaymentMethod.PERSONAL_ACCOUNT else channel
     base = settings.PUBLIC_BASE_URL.rstrip("/")
+    paid_meanwhile = False
     with transaction.atomic():
         order = Order.objects.select_for_update(of=("self",)).select_related("version__program", "resident__person").get(
             pk=order.pk)
@@ -122,9 +123,9 @@ def payment_start(*, order: Order, method: str, channel: str = "wechatpay", retu
             except payments.ProviderError as exc:
                 raise PaymentRefused("provider_unavailable", exc.message) from None
             outcome = _settle(open_attempt, trade)
-            if outcome in ("applied", "replay"):
-                raise PaymentRefused("order_not_pending", "订单已支付。")
-            if outcome in ("pending", "paying") and open_attempt.provider != provider:
+            if outcome in ("applied", "replay", "refunded_late"):
+                paid_meanwhile = True
+            elif outcome in ("pending", "paying") and open_attempt.provider != provider:
                 try:  # the payer switched channels: the other attempt must not be paid as well
                     adapter(open_attempt.provider).close(open_attempt.out_trade_no)
                 except payments.ProviderError as exc:
@@ -133,27 +134,35 @@ def payment_start(*, order: Order, method: str, channel: str = "wechatpay", retu
                 open_attempt = None
             elif outcome not in ("pending", "paying"):
                 open_attempt = None
-        if open_attempt is None:
-            order.payment_attempts += 1
-            order.save(update_fields=["payment_attempts"])
-            out_trade_no = f"{order.number}P{order.payment_attempts}"
-        else:
-            out_trade_no = open_attempt.out_trade_no
-        kwargs = {"payer_id_number": payer} if payer else {}
-        try:
-            created = adapter(provider).create(
-                out_trade_no=out_trade_no, amount=order.amount, description=_description(order),
-                notify_url=_notify_url(provider), client_ip=client_ip, expires_at=order.expires_at,
-                return_url=return_url or base + reverse("enrollment:order_return", args=[order.number]), **kwargs,
-            )
-        except payments.ProviderError as exc:
-            raise PaymentRefused("provider_unavailable", exc.message) from None
-        if open_attempt is not None:
-            Payment.objects.filter(pk=open_attempt.pk).update(pay_url=created.pay_url)
-            open_attempt.pay_url = created.pay_url
-            return open_attempt
-        return Payment.objects.create(order=order, provider=provider, method=method, out_trade_no=out_trade_no,
-                                      amount=order.amount, pay_url=created.pay_url)
+        if not paid_meanwhile:
+            if open_attempt is None:
+                order.payment_attempts += 1
+                order.save(update_fields=["payment_attempts"])
+            return _payment_open(order=order, provider=provider, method=method, open_attempt=open_attempt,
+                                 payer=payer, client_ip=client_ip,
+                                 return_url=return_url or base + reverse("enrollment:order_return", args=[order.number]))
+    # The attempt open on the provider had been paid: applied above (and committed), nothing to open.
+    raise PaymentRefused("order_not_pending", "订单已支付。")
+
+
+def _payment_open(*, order, provider, method, open_attempt, payer, client_ip, return_url) -> Payment:
+    """Place the order with the provider (again, for a reused attempt: a fresh payment link)."""
+    out_trade_no = open_attempt.out_trade_no if open_attempt else f"{order.number}P{order.payment_attempts}"
+    kwargs = {"payer_id_number": payer} if payer else {}
+    try:
+        created = adapter(provider).create(
+            out_trade_no=out_trade_no, amount=order.amount, description=_description(order),
+            notify_url=_notify_url(provider), client_ip=client_ip, expires_at=order.expires_at,
+            return_url=return_url, **kwargs,
+        )
+    except payments.ProviderError as exc:
+        raise PaymentRefused("provider_unavailable", exc.message) from None
+    if open_attempt is not None:
+        Payment.objects.filter(pk=open_attempt.pk).update(pay_url=created.pay_url)
+        open_attempt.pay_url = created.pay_url
+        return open_attempt
+    return Payment.objects.create(order=order, provider=provider, method=method, out_trade_no=out_trade_no,
+                                  amount=order.amount, pay_url=created.pay_url)
 
 
 # --- applying a provider's transaction once ----------------------------------------------------

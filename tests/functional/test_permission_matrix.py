@@ -85,7 +85,7 @@ def world(django_db_setup, django_db_blocker, simulator_server, tmp_path_factory
     """One of everything, owned by someone: the objects the routes' arguments name. Built once for
     the module inside a transaction that is rolled back at its end; each test's own changes are
     rolled back after it (the ``db`` fixture's savepoint)."""
-    from django.db import connection, transaction
+    from django.db import connections, transaction
     from django.test import override_settings
 
     with django_db_blocker.unblock():
@@ -94,7 +94,7 @@ def world(django_db_setup, django_db_blocker, simulator_server, tmp_path_factory
         try:
             with override_settings(PRIVATE_MEDIA_ROOT=tmp_path_factory.mktemp("private")), \
                     time_machine.travel(IN_SALES_WINDOW, tick=True):
-                simulator_server.share(connection)
+                simulator_server.share(connections["default"])  # the connection, not the proxy
                 try:
                     built = _build()
                 finally:

@@ -174,9 +174,11 @@ class AlipayChannel:
             raise InvalidNotification("bad_signature")
         if params.get("app_id") != self.conf.app_id:
             raise InvalidNotification("wrong_merchant")
-        sent = _time(params.get("notify_time"))
-        if sent is None or abs(time.time() - sent.timestamp()) > 25 * 3600 + NOTIFICATION_MAX_AGE_SECONDS:
-            # Alipay retries the same notification (same notify_time) for about 25 hours.
+        try:
+            sent = _time(params.get("notify_time"))
+        except ValueError:
+            sent = None
+        if sent is None or abs(time.time() - sent.timestamp()) > NOTIFICATION_MAX_AGE_SECONDS:
             raise InvalidNotification("stale")
         kind = params.get("notify_type", "")
         event_id = params.get("notify_id", "")

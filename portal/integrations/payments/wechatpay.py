@@ -94,6 +94,8 @@ class WeChatPayChannel:
                 raise ProviderError("RESPONSE_SIGNATURE_INVALID", retryable=True) from None
             raise
         if isinstance(text, bytes):
+            if status >= 300:
+                raise ProviderError(f"HTTP_{status}", retryable=status >= 500)
             return status, text
         try:
             data = json.loads(text) if text else {}

@@ -16,7 +16,7 @@ import secrets
 import string
 import uuid
 from datetime import datetime
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -440,7 +440,6 @@ def alipay_trade_notification(trade: SimTrade) -> dict:
               "seller_id": "2088101117955611"}
     if trade.contract_id:
         params["agreement_no"] = trade.contract_id
-    params["sign"] = alipay_sign(params)
     return params
 
 
@@ -454,7 +453,6 @@ def alipay_contract_notification(contract: SimContract) -> dict:
               "sign_time": _alipay_time(contract.signed_at), "alipay_user_id": "2088101122675263"}
     if not signed:
         params["unsign_time"] = _alipay_time(contract.terminated_at)
-    params["sign"] = alipay_sign(params)
     return params
 
 
@@ -474,10 +472,14 @@ def _enqueue_delivery(note_id: int) -> None:
 
 
 def notification_request(note: SimNotification) -> tuple[dict[str, str], bytes]:
-    """Headers and body of one attempt (WeChat Pay signs each attempt afresh)."""
+    """Headers and body of one attempt: each is signed afresh (WeChat Pay: the headers over the same
+    body; Alipay: the parameters with this attempt's ``notify_time``)."""
     if note.channel == Channel.WECHATPAY:
         return {"Content-Type": "application/json", **wechat_signed_headers(note.body)}, note.body.encode()
-    return {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, note.body.encode()
+    params = dict(parse_qsl(note.body, keep_blank_values=True))
+    params["notify_time"] = _alipay_time(timezone.now())
+    params["sign"] = alipay_sign(params)
+    return {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, urlencode(params).encode()
 
 
 def notification_taken(note: SimNotification, status: int, body: bytes) -> bool:
