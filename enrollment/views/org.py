@@ -30,6 +30,7 @@ from enrollment.models import (
     Plan,
     ProductVersion,
 )
+from enrollment.views.csp import payment_forms
 from enrollment.views.purchase import resident_required
 from portal import tabular
 
@@ -373,6 +374,7 @@ def _with_progress(beneficiaries: BeneficiaryList) -> BeneficiaryList:
     return beneficiaries
 
 
+@payment_forms
 @resident_required
 def list_detail(request, number):
     beneficiaries = _own_list(request, number)
@@ -466,6 +468,7 @@ def list_revalidate(request, number):
     return redirect("enrollment:list_detail", number=number)
 
 
+@payment_forms
 @resident_required
 @require_POST
 def list_pay(request, number):

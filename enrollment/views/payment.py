@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from enrollment import billing, selectors
 from enrollment.models import Order, Payment, Policy
+from enrollment.views.csp import payment_forms
 from enrollment.views.purchase import resident_required
 from portal.integrations import payments
 
@@ -45,6 +46,7 @@ def pay_notify(request, provider):
     return response
 
 
+@payment_forms
 @resident_required
 @require_POST
 def order_pay(request, number):
@@ -100,6 +102,7 @@ def _status_context(request, order: Order) -> dict:
             "channels": [(name, payments.LABELS[name]) for name in payments.CHANNELS]}
 
 
+@payment_forms
 @resident_required
 def order_return(request, number):
     """Back from the provider (paid, cancelled or failed): every outcome within seconds."""
@@ -107,6 +110,7 @@ def order_return(request, number):
     return render(request, "enrollment/payment/return.html", _status_context(request, order))
 
 
+@payment_forms
 @resident_required
 def order_status(request, number):
     """htmx poll: asks the provider while the order is pending, so a lost notification never

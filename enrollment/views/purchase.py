@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from enrollment import selectors, services
 from enrollment.models import ConsentText, Order, Plan, Policy, Relation, RenewalAuthorization
 from enrollment.selectors import PersonInput
+from enrollment.views.csp import payment_forms
 
 MAX_PEOPLE = 12
 RELATION_CHOICES = [(value, label) for value, label in Relation.choices]
@@ -197,6 +198,7 @@ def person_row(request, slug, plan):
     return HttpResponse(row + button)
 
 
+@payment_forms
 @resident_required
 def order_detail(request, number):
     """Screen 3: what is being bought and for how much; pay (views/payment.py)."""
@@ -275,6 +277,7 @@ def estimate(request, slug, plan):
     return render(request, template, context, status=422 if errors else 200)
 
 
+@payment_forms
 @resident_required
 def renewal(request):
     """Weihai: opt in to auto-renewal per policy (consent recorded with its version), revoke any time."""

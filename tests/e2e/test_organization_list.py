@@ -81,7 +81,7 @@ def test_an_organization_uploads_watches_confirms_pays_and_reads_the_report(phon
 
     phone.get_by_label(re.compile("已向被保险人告知保险条款")).check()
     phone.get_by_role("button", name=re.compile("确认为 192 人下单")).click()
-    phone.get_by_role("button", name=re.compile("在线支付")).click()
+    phone.get_by_role("button", name=re.compile("微信支付")).click()
     phone.get_by_role("heading", name="收银台").wait_for()
     phone.get_by_role("button", name=re.compile("确认支付")).click()
     phone.get_by_text(re.compile("已支付，保单已出单")).wait_for(timeout=15000)

@@ -58,7 +58,7 @@ def test_resident_buys_for_self_and_a_parent_and_downloads_the_e_policy(phone, o
 
     phone.get_by_text("合计 138.00 元").wait_for()
     assert MOTHER_ID not in phone.content()
-    phone.get_by_role("button", name=re.compile("在线支付")).click()
+    phone.get_by_role("button", name=re.compile("微信支付")).click()
     phone.get_by_role("heading", name="收银台").wait_for()
     phone.get_by_role("button", name=re.compile("确认支付")).click()
 

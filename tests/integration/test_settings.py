@@ -16,6 +16,22 @@ def run(args, **env):
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, env=full_env, timeout=120)
 
 
+def _pem(bits: int, private: bool) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    if private:
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption()).decode()
+    return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+PAYMENT_KEYS = {"WECHATPAY_PRIVATE_KEY": _pem(2048, True), "WECHATPAY_PUBLIC_KEY": _pem(2048, False),
+                "ALIPAY_APP_PRIVATE_KEY": _pem(2048, True), "ALIPAY_PUBLIC_KEY": _pem(2048, False)}
+
+
 def production_env(**extra):
     return {
         "PORTAL_ENV": "production",
@@ -23,7 +39,17 @@ def production_env(**extra):
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "BLIND_INDEX_KEY": "blind-index-key-for-the-test-only",
         "ALLOWED_HOSTS": "hmb.example.gov.cn",
-        "PAYMENT_API_KEY": "payment-api-key-for-the-test-only",
+        "PUBLIC_BASE_URL": "https://hmb.example.gov.cn",
+        "WECHATPAY_BASE_URL": "https://api.mch.weixin.qq.com",
+        "WECHATPAY_MCHID": "1900009191",
+        "WECHATPAY_APPID": "wxd678efh567hg6787",
+        "WECHATPAY_MERCHANT_SERIAL_NO": "1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C",
+        "WECHATPAY_APIV3_KEY": "a12d3924fd499edac8a5efc1234567ab",
+        "WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_0114232134912410000000000000",
+        "WECHATPAY_PAPAY_PLAN_ID": "12535",
+        "ALIPAY_BASE_URL": "https://openapi.alipay.com/gateway.do",
+        "ALIPAY_APP_ID": "2021000000000001",
+        **PAYMENT_KEYS,
         **extra,
     }
 
@@ -58,3 +84,16 @@ def test_an_unreachable_redis_is_named_with_the_reason():
     result = run(["-m", "portal.devservers", "check"], REDIS_URL="redis://127.0.0.1:1/0")
     assert result.returncode == 1
     assert "外部 Redis（REDIS_URL）无法连接" in result.stderr
+
+
+def test_production_refuses_to_start_on_a_payment_simulator_missing_or_short_keys(tmp_path):
+    short = tmp_path / "short.pem"
+    short.write_text(_pem(1024, True))
+    env = production_env(WECHATPAY_BASE_URL="http://127.0.0.1:8000/sim/payments/wechatpay", WECHATPAY_APIV3_KEY="short",
+                         ALIPAY_APP_PRIVATE_KEY="", ALIPAY_APP_PRIVATE_KEY_FILE=str(short), ALIPAY_PUBLIC_KEY="")
+    result = run(["manage.py", "check"], **env)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "WECHATPAY_BASE_URL points at a simulator" in result.stderr
+    assert "WECHATPAY_APIV3_KEY must be the 32-byte APIv3 key" in result.stderr
+    assert "ALIPAY_APP_PRIVATE_KEY is a 1024-bit RSA key" in result.stderr
+    assert "ALIPAY_PUBLIC_KEY (or ALIPAY_PUBLIC_KEY_FILE) is not set" in result.stderr

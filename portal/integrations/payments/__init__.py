@@ -126,6 +126,23 @@ def yuan(value) -> Decimal:
     return amount.quantize(CENT)
 
 
+def cashier_origins() -> list[str]:
+    """Where a payer's browser is sent to pay or to sign a withholding contract: the pages holding
+    those forms list them in CSP ``form-action`` (a form's redirect to another origin is blocked
+    otherwise). WeChat Pay's H5 cashier is on wx.tenpay.com, Alipay's wap cashier behind its gateway
+    on mclient.alipay.com; the configured base URLs (the simulator's, in development) are added."""
+    from urllib.parse import urlsplit
+
+    from portal.integrations.payments import conf
+
+    origins = {"https://wx.tenpay.com", "https://mclient.alipay.com"}
+    for url in (conf.wechatpay().base_url, conf.alipay().gateway):
+        parts = urlsplit(url)
+        if parts.scheme and parts.netloc:
+            origins.add(f"{parts.scheme}://{parts.netloc}")
+    return sorted(origins)
+
+
 def channel(name: str):
     """The adapter of one channel (``wechatpay`` or ``alipay``)."""
     if name == "wechatpay":

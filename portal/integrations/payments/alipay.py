@@ -87,7 +87,8 @@ class AlipayChannel:
         except AliPayValidationError:
             raise ProviderError("RESPONSE_SIGNATURE_INVALID", retryable=True) from None
         except AliPayException as exc:  # an unsigned error_response: our request was refused
-            raise ProviderError(f"ALIPAY_{exc.code}", "支付渠道拒绝了请求") from None
+            code = getattr(exc, "_AliPayException__code", "") or "UNKNOWN"  # the SDK keeps it name-mangled
+            raise ProviderError(f"ALIPAY_{code}", "支付渠道拒绝了请求") from None
         except TimeoutError:
             raise ProviderError("TIMEOUT", "支付渠道响应超时，请稍后重试", retryable=True) from None
         except urllib.error.HTTPError as exc:
