@@ -17,6 +17,26 @@ def reconcile_orders() -> int:
 
 
 @shared_task(acks_late=True)
+def reconcile_bills() -> list[str]:
+    """Daily, after the providers publish yesterday's bills (WeChat Pay from 10:00): compare them with
+    the portal's payments and refunds; what cannot be matched is logged for finance."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.integrations import payments
+
+    day = timezone.localdate() - timedelta(days=1)
+    problems = []
+    for channel in payments.CHANNELS:
+        try:
+            problems += billing.bill_reconcile(channel=channel, day=day).discrepancies
+        except payments.ProviderError as exc:
+            problems.append(f"{channel}: {exc.code}")
+    return problems
+
+
+@shared_task(acks_late=True)
 def create_renewal_orders() -> int:
     """Daily: for every version on sale, renewal orders for consenting residents not yet covered."""
     from django.utils import timezone

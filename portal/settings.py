@@ -30,6 +30,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -214,6 +215,7 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-orders": {"task": "enrollment.tasks.expire_orders", "schedule": 60.0},
     "reconcile-orders": {"task": "enrollment.tasks.reconcile_orders", "schedule": 300.0},
+    "reconcile-bills": {"task": "enrollment.tasks.reconcile_bills", "schedule": crontab(hour=10, minute=30)},
     "create-renewal-orders": {"task": "enrollment.tasks.create_renewal_orders", "schedule": 24 * 3600.0},
     "pull-sms-receipts": {"task": "portal.integrations.sms.tasks.pull_sms_receipts", "schedule": 60.0},
     "sweep-policy-years": {"task": "claims.tasks.sweep_policy_years",

@@ -32,6 +32,20 @@ PAYMENT_KEYS = {"WECHATPAY_PRIVATE_KEY": _pem(2048, True), "WECHATPAY_PUBLIC_KEY
                 "ALIPAY_APP_PRIVATE_KEY": _pem(2048, True), "ALIPAY_PUBLIC_KEY": _pem(2048, False)}
 
 
+def _other_counterparts() -> dict[str, str]:
+    """SMS and identity verification: production refuses to start without them as well."""
+    from portal.integrations.sms.templates import TEMPLATES
+
+    return {
+        "SMS_SECRET_ID": "AKIDsmsproductiontest000000000000000", "SMS_SECRET_KEY": "s" * 32, "SMS_SDK_APP_ID": "1400123456",
+        "SMS_TEMPLATE_IDS": ",".join(f"{name}:{1000000 + n}" for n, name in enumerate(TEMPLATES)),
+        "IDENTITY_SECRET_ID": "AKIDfaceidproductiontest0000000000000", "IDENTITY_SECRET_KEY": "f" * 32,
+    }
+
+
+OTHER_COUNTERPARTS = _other_counterparts()
+
+
 def production_env(**extra):
     return {
         "PORTAL_ENV": "production",
@@ -50,6 +64,7 @@ def production_env(**extra):
         "ALIPAY_BASE_URL": "https://openapi.alipay.com/gateway.do",
         "ALIPAY_APP_ID": "2021000000000001",
         **PAYMENT_KEYS,
+        **OTHER_COUNTERPARTS,
         **extra,
     }
 
