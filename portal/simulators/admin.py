@@ -69,13 +69,3 @@ class RosterEntryAdmin(admin.ModelAdmin):
         )
         response["Content-Disposition"] = 'attachment; filename="roster-template.xlsx"'
         return response
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-

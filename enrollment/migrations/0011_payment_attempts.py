@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('enrollment', '0009_list_confirm_task'),
+        ('enrollment', '0010_organization_invitations'),
     ]
 
     operations = [
