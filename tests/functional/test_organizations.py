@@ -22,7 +22,16 @@ from enrollment.models import (
     Policy,
     Program,
 )
-from tests.factories import MOTHER_ID, SELF_ID, add_member, make_id, make_resident, pay_on_provider, roster, staff_user
+from tests.factories import (
+    MOTHER_ID,
+    SELF_ID,
+    add_member,
+    make_id,
+    make_resident,
+    pay_on_provider,
+    roster,
+    staff_user,
+)
 
 pytestmark = pytest.mark.django_db
 IN_SALES_WINDOW = "2025-06-15 10:00 +08:00"
