@@ -32,11 +32,9 @@ WORKER = make_id("62060219800101011")
 
 
 def pay_online(order):
-    from portal.simulators import payment as provider
-    from portal.simulators.models import SimPayment
+    from tests.factories import pay_on_provider
 
-    payment = billing.payment_start(order=order, method="online")
-    provider.pay(transaction_id=SimPayment.objects.get(out_trade_no=payment.out_trade_no).transaction_id)
+    pay_on_provider(billing.payment_start(order=order, method="online"))
     assert billing.order_refresh(order=order) == "applied"
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('enrollment', '0010_organization_invitations'),
+        ('enrollment', '0012_organization_payroll'),
     ]
 
     operations = [
