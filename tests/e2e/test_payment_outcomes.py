@@ -59,7 +59,7 @@ def test_cancel_on_the_cashier_then_pay_again_with_alipay(phone, live_server, or
     phone.get_by_role("heading", name="收银台").wait_for()
     assert phone.get_by_text("支付宝").first.is_visible()
     phone.get_by_role("button", name=re.compile("确认支付")).click()
-    phone.get_by_text("支付成功，保单已生效。").wait_for(timeout=15000)
+    phone.get_by_text("支付成功，保单已出单", exact=False).wait_for(timeout=15000)
     order.refresh_from_db()
     assert order.status == Order.PAID
     assert list(order.payments.order_by("pk").values_list("provider", "status")) == [
