@@ -12,8 +12,6 @@ from stdnum.cn import uscc
 
 from enrollment import billing, identity, lists, organizations
 from enrollment.models import BeneficiaryRow, Order, OrganizationMember, Plan, Policy, Refund
-from portal.simulators import payment as provider
-from portal.simulators.models import SimPayment
 from tests.factories import (
     MOTHER_ID,
     SELF_ID,
@@ -22,6 +20,7 @@ from tests.factories import (
     carrier_line,
     make_id,
     make_resident,
+    pay_on_provider,
     roster,
 )
 
@@ -69,8 +68,7 @@ def insure_staff(organization, manager, *, bank=False):
     if bank:
         billing.bank_transfer_confirm(order=order, reference="B-20250615-1", amount=order.amount, user=manager.user)
     else:
-        payment = billing.payment_start(order=order, method="online")
-        provider.pay(transaction_id=SimPayment.objects.get(out_trade_no=payment.out_trade_no).transaction_id)
+        pay_on_provider(billing.payment_start(order=order, method="online"))
         billing.order_refresh(order=order)
     beneficiaries.refresh_from_db()
     return beneficiaries
