@@ -15,9 +15,10 @@ from django.urls import reverse
 
 from enrollment import accounts, identity, organizations, services
 from enrollment.models import Consent, FamilyMember, Policy, RenewalAuthorization, Resident, SmsCode
+from portal.integrations.payments.simulator import provider as payment_provider
+from portal.integrations.payments.simulator.models import SimContract
 from portal.integrations.sms import template_id
 from portal.integrations.sms.simulator.models import SmsMessage
-from portal.simulators.models import SimAgreement
 from supervision import services as supervision_services
 from supervision.models import FollowUpVisit
 from tests.factories import (
@@ -122,7 +123,9 @@ def weihai(products):
     resident = make_resident(phone="13900000009", name="王建国", id_number=WEIHAI_ID)
     policy = active_policy(resident, ("王建国", WEIHAI_ID, "self"), product="weihai-2025", plan="standard",
                            when="2024-10-15 10:00 +08:00")
-    services.renewal_authorize(resident=resident, policy=policy)
+    authorization, sign_url = services.renewal_authorize(resident=resident, policy=policy)
+    payment_provider.contract_sign(contract_id=sign_url.rstrip("/").rsplit("/", 1)[-1])  # signed on WeChat Pay
+    services.renewal_refresh(authorization=authorization)
     return resident, policy
 
 
@@ -136,7 +139,7 @@ def test_withdrawing_consent_explains_and_applies_its_consequences(weihai, djang
         assert client.post(url).status_code == 302
     assert not Consent.objects.filter(person=resident.person, text__kind="privacy", withdrawn_at__isnull=True).exists()
     assert RenewalAuthorization.objects.get(resident=resident).revoked_at is not None
-    assert SimAgreement.objects.get().state == "TERMINATED"
+    assert SimContract.objects.get().state == "TERMINATED"
     assert Policy.objects.get(pk=policy.pk).status == Policy.ACTIVE  # the contract goes on
     with time_machine.travel("2025-03-01 10:00 +08:00"):
         drawn = supervision_services.visits_draw(program=policy.version.program, purpose=FollowUpVisit.BUYER,
