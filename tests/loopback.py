@@ -24,6 +24,11 @@ from django.core.signals import request_finished, request_started
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
 
 
+class _Server(WSGIServer):
+    # Tests send bursts (50 threads buying at once): queue them rather than refuse connections.
+    request_queue_size = 128
+
+
 class _Quiet(WSGIRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - the standard library's signature
         pass
@@ -67,7 +72,7 @@ class _SharedConnectionHandler(WSGIHandler):
 class LoopbackServer:
     def __init__(self) -> None:
         self.handler = _SharedConnectionHandler()
-        self.httpd: WSGIServer = make_server("127.0.0.1", 0, self.handler, handler_class=_Quiet)
+        self.httpd: WSGIServer = make_server("127.0.0.1", 0, self.handler, server_class=_Server, handler_class=_Quiet)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="simulators", daemon=True)
 
