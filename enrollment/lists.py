@@ -21,7 +21,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from enrollment import cover, idnumber, quotas, registry, selectors
+from enrollment import cover, idnumber, quotas, registry, selectors, targeting
 from enrollment.models import (
     BeneficiaryList,
     BeneficiaryRow,
@@ -37,6 +37,7 @@ from enrollment.models import (
     Policy,
     Relation,
     Resident,
+    TargetRule,
 )
 from enrollment.organizations import Refused, _number, _require, _require_approved
 from portal import crypto, tabular
@@ -47,6 +48,8 @@ NAME, ID_NUMBER, PHONE = "姓名", "身份证号", "手机号"
 MAX_ROWS = 50_000
 MAX_BYTES = 20 * 1024 * 1024
 BATCH = 1000
+# Who buys for its own people without a campaign (单位统一投保): employers and collectives (the notice).
+GROUP_PURCHASERS = ("employer", "collective")
 COLUMNS = (NAME, ID_NUMBER)
 TEMPLATE_HEADER = [NAME, ID_NUMBER, PHONE]
 
@@ -67,17 +70,25 @@ def template_file(fmt: str) -> bytes:
 
 
 def list_upload(*, resident: Resident, plan: Plan, filename: str, data: bytes,
-                organization: Organization | None = None, campaign: Campaign | None = None) -> BeneficiaryList:
-    """Keep the file and start its validation, or refuse (nothing kept). An organization member
-    uploads for the organization (group purchase, or one of its campaigns); anyone signed in may
-    upload for a 献爱心 campaign open to individual donors."""
+                organization: Organization | None = None, campaign: Campaign | None = None,
+                members_declared: bool = False) -> BeneficiaryList:
+    """Keep the file and start its validation, or refuse (nothing kept). An employer or a collective
+    uploads for its own people (group purchase); an organization uploads for one of its campaigns;
+    anyone signed in may upload for a 献爱心 campaign open to individual donors. A campaign for its
+    employees, members or served people needs the uploader's declaration (``members_declared``)."""
     if organization is not None:
         _require(resident, organization)
         _require_approved(organization)
         if campaign is not None and campaign.organizer_id != organization.pk:
             raise Refused("campaign", "campaign_not_ours", "只能为本单位发起的活动上传名单。")
+        if campaign is None and organization.kind not in GROUP_PURCHASERS:
+            raise Refused("campaign", "campaign_required", "单位统一投保限用工企业和集体经济组织为本单位职工、成员投保；"
+                                                           "其他单位请发起“四心”活动，为活动名单投保。")
     elif campaign is None or campaign.kind != CampaignKind.XIANAI or campaign.organizer_id is not None:
         raise Refused("campaign", "campaign_required", "个人爱心人士可参与经办机构发起的“献爱心”活动，请选择活动。")
+    if campaign is not None and campaign.target_rule == TargetRule.MEMBERS and not members_declared:
+        raise Refused("members_declared", "declaration_required",
+                      "本活动为本单位职工、成员或所联系服务对象投保：请申报名单人员均属此列。")
     if campaign is not None:
         plan = campaign.plan
     version = plan.version
@@ -98,7 +109,8 @@ def list_upload(*, resident: Resident, plan: Plan, filename: str, data: bytes,
     quota = _take_rows(organization=organization, resident=resident, rows=len(rows))
     try:
         return _keep_upload(resident=resident, plan=plan, filename=filename, data=data, organization=organization,
-                            campaign=campaign, channel=channel, rows=len(rows))
+                            campaign=campaign, channel=channel, rows=len(rows),
+                            members_declared=bool(members_declared and campaign is not None))
     except BaseException:
         quotas.give_back(quota, len(rows))
         raise
@@ -124,11 +136,12 @@ def _take_rows(*, organization: Organization | None, resident: Resident, rows: i
                                        "为更多人投保请通过经审核的单位（如慈善组织）办理。")
 
 
-def _keep_upload(*, resident, plan, filename, data, organization, campaign, channel, rows) -> BeneficiaryList:
+def _keep_upload(*, resident, plan, filename, data, organization, campaign, channel, rows,
+                 members_declared) -> BeneficiaryList:
     with transaction.atomic():
         beneficiaries = BeneficiaryList(
             number=_number("L"), organization=organization, campaign=campaign, uploaded_by=resident,
-            channel=channel, plan=plan, file_name=filename[:200], total_rows=rows)
+            channel=channel, plan=plan, file_name=filename[:200], total_rows=rows, members_declared=members_declared)
         beneficiaries.file.save(f"{beneficiaries.number}.{filename.rsplit('.', 1)[-1].lower()}",
                                 ContentFile(data), save=False)
         beneficiaries.save()
@@ -148,6 +161,7 @@ class RowCheck:
     message: str = ""
     price: Decimal | None = None
     medical_assistance: bool = False
+    age: int | None = None  # on the cover start date
 
     def refuse(self, code: str, message: str) -> None:
         if not self.code:
@@ -179,7 +193,8 @@ def _check_row(row: dict, plan: Plan) -> RowCheck:
         check.refuse("name_invalid", "姓名应为2至30个汉字或字母，与身份证一致。")
     if check.phone and not (check.phone.isdigit() and len(check.phone) == 11 and check.phone.startswith("1")):
         check.refuse("phone_invalid", "手机号应为11位数字，可留空。")
-    check.price = plan.price_for_age(parsed.age_on(plan.version.coverage_start))
+    check.age = parsed.age_on(plan.version.coverage_start)
+    check.price = plan.price_for_age(check.age)
     if check.price is None:
         check.refuse("no_price", "该年龄暂无对应保费。")
     return check
@@ -196,9 +211,11 @@ def _covered(version, hashes: list[str]) -> set[str]:
                .values_list("person__id_hash", flat=True))
 
 
-def _finish(checks: list[RowCheck], version, seen: dict[str, int], first_row: int) -> list[tuple[RowCheck, str]]:
-    """Duplicates within the file, already covered, then the registry for what is left (batched).
-    Returns each check with its ID hash ("" when the ID is not valid)."""
+def _finish(checks: list[RowCheck], version, seen: dict[str, int], first_row: int,
+            campaign: Campaign | None = None) -> list[tuple[RowCheck, str]]:
+    """Duplicates within the file, already covered, then the registry for what is left (batched),
+    then the campaign's target rule. Returns each check with its ID hash ("" when the ID is not
+    valid)."""
     hashed = []
     for offset, check in enumerate(checks):
         digest = crypto.blind_index(check.number) if check.number else ""
@@ -219,6 +236,8 @@ def _finish(checks: list[RowCheck], version, seen: dict[str, int], first_row: in
         verdict = registry.eligibility(version.program, answers[check.number])
         if not verdict.ok:
             check.refuse(*selectors.disclosed(verdict.code))
+        elif campaign is not None and not targeting.qualifies(campaign, age=check.age, answer=answers[check.number]):
+            check.refuse(*targeting.NOT_TARGET)  # never which status or age
         else:  # the policy keeps the flag for the Weihai tilt; the list's owner never reads it
             check.message = selectors.ELIGIBLE_TEXT
             check.medical_assistance = answers[check.number].medical_assistance
@@ -258,7 +277,7 @@ def _rows_copy(list_id: int, first: int, hashed: list[tuple[RowCheck, str]]) -> 
 def list_validate(*, list_id: int) -> str:
     """The Celery task's body. Safe to run again: a list already validated is left alone, and a run
     that died half-way starts over (its rows are replaced)."""
-    beneficiaries = BeneficiaryList.objects.select_related("plan__version__program").get(pk=list_id)
+    beneficiaries = BeneficiaryList.objects.select_related("plan__version__program", "campaign").get(pk=list_id)
     if beneficiaries.status != BeneficiaryList.VALIDATING:
         return beneficiaries.status
     plan = selectors.plan_with_config(product=beneficiaries.plan.version.slug, plan=beneficiaries.plan.code)
@@ -275,7 +294,7 @@ def list_validate(*, list_id: int) -> str:
     for start in range(0, len(rows), BATCH):
         checks = [_check_row(row, plan) for row in rows[start:start + BATCH]]
         try:
-            hashed = _finish(checks, version, seen, first_row=start + 2)
+            hashed = _finish(checks, version, seen, first_row=start + 2, campaign=beneficiaries.campaign)
         except registry.RegistryUnavailable:
             return _fail(beneficiaries, "医保参保信息查询暂时不可用，校验未完成。请稍后点击“重新校验”。")
         _rows_copy(list_id, start + 2, hashed)
@@ -325,7 +344,7 @@ def row_fix(*, beneficiaries: BeneficiaryList, row_id: int, by: Resident, name: 
         seen = {r.id_hash: r.row_number for r in locked.rows.filter(status=BeneficiaryRow.VALID).exclude(pk=row.pk)
                 .only("id_hash", "row_number")}
         try:
-            (check, digest), = _finish([check], plan.version, seen, first_row=row.row_number)
+            (check, digest), = _finish([check], plan.version, seen, first_row=row.row_number, campaign=locked.campaign)
         except registry.RegistryUnavailable:
             raise Refused("registry", "registry_unavailable", "医保参保信息查询暂时不可用，请稍后再试。") from None
         fresh = _row(locked, row.row_number, check, digest)

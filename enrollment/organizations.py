@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from stdnum.cn import uscc
 
-from enrollment import quotas
+from enrollment import quotas, targeting
 from enrollment.models import (
     Campaign,
     CampaignKind,
@@ -27,6 +27,7 @@ from enrollment.models import (
     OrganizationPayroll,
     Plan,
     Resident,
+    TargetRule,
 )
 from portal import crypto, sms
 
@@ -225,12 +226,21 @@ def payroll_declare(*, organization: Organization, by: Resident, year: int, amou
 
 
 def campaign_create(*, organization: Organization | None, by: Resident | None, kind: str, name: str, plan: Plan,
-                    target_group: str, target_count: int, budget: Decimal, description: str = "") -> Campaign:
+                    target_group: str, target_count: int, budget: Decimal, description: str = "",
+                    target_rule: str = TargetRule.MEMBERS, min_age: int | None = None,
+                    hardship_statuses=()) -> Campaign:
+    """A 四心 campaign: its organizer's kind and its target rule must fit its kind
+    (``enrollment.targeting``); ``organization`` None is a campaign the agency runs (献爱心 only)."""
     if organization is not None:
         _require(by, organization, manager=True)
         _require_approved(organization)
     if kind not in CampaignKind.values:
         raise Refused("kind", "kind_invalid", "请选择“四心”活动类型。")
+    statuses = sorted(set(hardship_statuses or ()))
+    errors = targeting.rule_errors(kind=kind, organizer_kind=organization.kind if organization else None,
+                                   target_rule=target_rule, min_age=min_age, statuses=statuses)
+    if errors:
+        raise Refused(*errors[0])
     if not name.strip():
         raise Refused("name", "name_required", "请填写活动名称。")
     if target_count <= 0:
@@ -240,4 +250,6 @@ def campaign_create(*, organization: Organization | None, by: Resident | None, k
     slug = f"{slugify(kind)}-{timezone.localdate():%Y%m%d}-{secrets.token_hex(3)}"
     return Campaign.objects.create(kind=kind, name=name.strip(), slug=slug, organizer=organization, plan=plan,
                                    target_group=target_group.strip(), target_count=target_count, budget=budget,
-                                   description=description.strip())
+                                   description=description.strip(), target_rule=target_rule,
+                                   min_age=min_age if target_rule == TargetRule.ELDERLY else None,
+                                   hardship_statuses=statuses if target_rule == TargetRule.HARDSHIP else [])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
@@ -80,8 +81,29 @@ class OrganizationAdmin(admin.ModelAdmin):
             messages.success(request, f"已退回 {done} 个单位。")
 
 
+class CampaignForm(forms.ModelForm):
+    """Staff make and edit campaigns under the same organizer and target rules as the service."""
+
+    class Meta:
+        model = Campaign
+        fields = "__all__"
+
+    def clean(self):
+        from enrollment import targeting
+
+        data = super().clean()
+        organizer = data.get("organizer")
+        errors = targeting.rule_errors(kind=data.get("kind"), organizer_kind=organizer.kind if organizer else None,
+                                       target_rule=data.get("target_rule"), min_age=data.get("min_age"),
+                                       statuses=data.get("hardship_statuses"))
+        for field, _, message in errors:
+            self.add_error(field if field in self.fields else None, message)
+        return data
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
     list_display = ["name", "kind", "organizer", "plan", "target_count", "people", "budget", "given", "public"]
     list_filter = ["kind", "public", "plan__version"]
     search_fields = ["name", "organizer__name", "target_group"]

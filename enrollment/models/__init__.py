@@ -37,10 +37,12 @@ from enrollment.models.organizations import (
     BeneficiaryRow,
     Campaign,
     CampaignKind,
+    HardshipStatus,
     Organization,
     OrganizationInvitation,
     OrganizationMember,
     OrganizationPayroll,
+    TargetRule,
 )
 from enrollment.models.persons import Person, PersonQuerySet
 from enrollment.models.products import (
@@ -58,9 +60,9 @@ from enrollment.models.products import (
 
 __all__ = [
     "CLOSE_RELATIONS", "MONEY", "RATIO", "BeneficiaryList", "BeneficiaryRow", "Campaign", "CampaignKind", "Channel",
-    "CharityFund", "CoInsurer", "Consent", "ConsentText", "CoveredField", "DeductibleGroup", "FamilyMember",
+    "CharityFund", "CoInsurer", "Consent", "ConsentText", "CoveredField", "DeductibleGroup", "FamilyMember", "HardshipStatus",
     "FundEntry", "IdentityAppeal", "Order", "Organization", "OrganizationInvitation", "OrganizationMember",
     "OrganizationPayroll", "Payment", "PaymentMethod", "PaymentNotification",
     "Person", "PersonQuerySet", "Plan", "Policy", "PriceBand", "ProductVersion", "Program", "RatioBand", "Refund", "Relation",
-    "RenewalAuthorization", "Resident", "Responsibility", "SmsCode", "VerificationAttempt", "VisitType",
+    "RenewalAuthorization", "Resident", "Responsibility", "SmsCode", "TargetRule", "VerificationAttempt", "VisitType",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField, transition
@@ -140,6 +141,19 @@ class CampaignKind(models.TextChoices):
     NUANREN = "nuanren", "暖人心"
 
 
+class TargetRule(models.TextChoices):
+    ELDERLY = "elderly", "老年人（达到最低年龄）"
+    HARDSHIP = "hardship", "困难群体（以医保登记的困难身份为准）"
+    MEMBERS = "members", "本单位职工、成员或所联系服务对象（由发起单位申报）"
+
+
+class HardshipStatus(models.TextChoices):
+    MEDICAL_ASSISTANCE = "medical_assistance", "医疗救助对象"
+    DIBAO = "dibao", "低保对象"
+    TEKUN = "tekun", "特困人员"
+    MONITORED = "monitored", "防返贫监测对象"
+
+
 class Campaign(models.Model):
     """A 四心 drive: who organizes it, for whom, under which plan, with a target and a budget."""
 
@@ -151,6 +165,13 @@ class Campaign(models.Model):
                                   help_text="留空表示由经办机构发起，个人爱心人士可参与。")
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="campaigns", verbose_name="产品方案")
     target_group = models.CharField("帮扶对象", max_length=100)
+    # The rule every list row is held to (enrollment.targeting): one per campaign.
+    target_rule = models.CharField("资助对象规则", max_length=10, choices=TargetRule.choices, default=TargetRule.MEMBERS)
+    min_age = models.PositiveSmallIntegerField("最低年龄（周岁）", null=True, blank=True,
+                                               help_text="“老年人”规则：保障开始日达到的年龄")
+    hardship_statuses = ArrayField(models.CharField(max_length=20, choices=HardshipStatus.choices),
+                                   verbose_name="困难身份", default=list, blank=True,
+                                   help_text="“困难群体”规则：医保登记为其中任一身份即可")
     target_count = models.PositiveIntegerField("目标人数")
     budget = models.DecimalField("预算（元）", **MONEY)
     description = models.TextField("活动说明", blank=True)
@@ -166,6 +187,15 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return f"【{self.get_kind_display()}】{self.name}"
+
+    @property
+    def target_rule_text(self) -> str:
+        if self.target_rule == TargetRule.ELDERLY:
+            return f"{self.min_age}周岁及以上老人"
+        if self.target_rule == TargetRule.HARDSHIP:
+            labels = dict(HardshipStatus.choices)
+            return "、".join(labels.get(s, s) for s in self.hardship_statuses)
+        return "发起单位的职工、成员或所联系服务对象（由发起单位申报）"
 
 
 class BeneficiaryList(models.Model):
@@ -186,6 +216,9 @@ class BeneficiaryList(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+", verbose_name="方案")
     file = models.FileField("名单文件", upload_to="lists/%Y/%m/", storage=private_storage)
     file_name = models.CharField("原文件名", max_length=200)
+    members_declared = models.BooleanField(
+        "已申报为本单位职工/成员/服务对象", default=False,
+        help_text="“本单位职工、成员或所联系服务对象”类活动：上传人申报名单人员均属此列")
     status = models.CharField("状态", max_length=12, choices=STATUS_CHOICES, default=VALIDATING)
     total_rows = models.PositiveIntegerField("总行数", default=0)
     processed_rows = models.PositiveIntegerField("已校验", default=0)

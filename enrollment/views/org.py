@@ -24,11 +24,13 @@ from enrollment.models import (
     BeneficiaryRow,
     Campaign,
     CampaignKind,
+    HardshipStatus,
     Order,
     Organization,
     OrganizationMember,
     Plan,
     ProductVersion,
+    TargetRule,
 )
 from enrollment.views.csp import payment_forms
 from enrollment.views.purchase import resident_required
@@ -232,7 +234,14 @@ class CampaignForm(forms.Form):
     kind = forms.ChoiceField(label="活动类型", choices=CampaignKind.choices)
     name = forms.CharField(label="活动名称", max_length=100)
     plan = forms.ModelChoiceField(label="产品方案", queryset=Plan.objects.none())
-    target_group = forms.CharField(label="帮扶对象", max_length=100)
+    target_group = forms.CharField(label="帮扶对象（说明）", max_length=100)
+    target_rule = forms.ChoiceField(label="资助对象规则", choices=TargetRule.choices, widget=forms.RadioSelect,
+                                    help_text="敬孝心：老年人；献爱心：困难群体；筑同心：服务对象或困难群体；暖人心：困难群体或职工、成员")
+    min_age = forms.IntegerField(label="最低年龄（周岁）", min_value=0, max_value=120, required=False,
+                                 help_text="“老年人”规则填写，不低于60周岁")
+    hardship_statuses = forms.MultipleChoiceField(label="困难身份", choices=HardshipStatus.choices, required=False,
+                                                  widget=forms.CheckboxSelectMultiple,
+                                                  help_text="“困难群体”规则选择：医保登记为其中任一身份即可")
     target_count = forms.IntegerField(label="目标人数", min_value=1, max_value=10_000_000)
     budget = forms.DecimalField(label="预算（元）", min_value=0, decimal_places=2, max_digits=12)
     description = forms.CharField(label="活动说明", widget=forms.Textarea(attrs={"rows": 3}), required=False)
@@ -287,6 +296,7 @@ class UploadForm(forms.Form):
     plan = forms.ModelChoiceField(label="产品方案", queryset=Plan.objects.none(), required=False)
     file = forms.FileField(label="参保名单", help_text="CSV（UTF-8 或 GBK）或 XLSX，按模板填写“姓名、身份证号、手机号”，"
                                                       "最多50,000行、20MB。身份证号列请设为文本格式。")
+    members_declared = forms.BooleanField(label="本单位申报：名单人员均为本单位职工、成员或所联系服务对象", required=False)
 
     def __init__(self, *args, campaign=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -296,6 +306,8 @@ class UploadForm(forms.Form):
             self.fields["plan"].required = True
         else:
             del self.fields["plan"]
+        if campaign is None or campaign.target_rule != TargetRule.MEMBERS:
+            del self.fields["members_declared"]
 
 
 @resident_required
@@ -315,7 +327,8 @@ def list_new(request):
                 beneficiaries = lists.list_upload(
                     resident=request.resident, organization=organization, campaign=campaign,
                     plan=form.cleaned_data.get("plan") or (campaign.plan if campaign else None),
-                    filename=upload.name, data=upload.read())
+                    filename=upload.name, data=upload.read(),
+                    members_declared=form.cleaned_data.get("members_declared", False))
             except organizations.Refused as refused:
                 _refused(form, refused)
             else:

@@ -185,7 +185,8 @@ def test_the_list_report_and_its_xlsx_reveal_only_the_categories(employer):
 
 def xianai(plan):
     return organizations.campaign_create(organization=None, by=None, kind="xianai", name="为困难群众送保障", plan=plan,
-                                         target_group="低保对象", target_count=100, budget=0)
+                                         target_group="低保对象", target_count=100, budget=0, target_rule="hardship",
+                                         hardship_statuses=["dibao", "medical_assistance"])
 
 
 def test_an_individual_donor_is_capped_and_an_organization_is_not(employer, settings):

@@ -175,11 +175,11 @@ def test_a_campaign_page_shows_progress_against_target(client, manager, employer
     client.force_login(manager.user)
     response = client.post(reverse("enrollment:campaign_new", args=[employer.pk]), {
         "kind": "nuanren", "name": "职工暖心", "plan": Plan.objects.get(version__slug="wuwei-2025", code="basic").pk,
-        "target_group": "本单位职工", "target_count": "4", "budget": "276.00"})
+        "target_group": "本单位职工", "target_rule": "members", "target_count": "4", "budget": "276.00"})
     campaign = Campaign.objects.get()
     assert response.status_code == 302
     beneficiaries = lists.list_upload(resident=manager, organization=employer, campaign=campaign,
-                                              plan=campaign.plan, filename="a.csv",
+                                              plan=campaign.plan, filename="a.csv", members_declared=True,
                                               data=csv_upload([("赵一", WORKER_A, "")]).read())
     lists.list_validate(list_id=beneficiaries.pk)
     order = lists.list_confirm(beneficiaries=beneficiaries, by=manager, declared=True)

@@ -28,6 +28,7 @@ from enrollment.selectors import PersonInput
 from portal.crypto import blind_index
 from portal.integrations.sms import template_id
 from portal.integrations.sms.simulator.models import SmsMessage
+from portal.simulators.models import RosterEntry
 from tests.factories import (
     MOTHER_ID,
     SELF_ID,
@@ -80,10 +81,10 @@ def csv_bytes(rows, header=("姓名", "身份证号", "手机号"), encoding="ut
     return ("\n".join(lines) + "\n").encode(encoding)
 
 
-def upload(organization, manager, data, filename="名单.csv", campaign=None):
+def upload(organization, manager, data, filename="名单.csv", campaign=None, members_declared=False):
     plan = Plan.objects.get(version__slug="wuwei-2025", code="basic")
     return lists.list_upload(resident=manager, organization=organization, campaign=campaign, plan=plan,
-                                     filename=filename, data=data)
+                             filename=filename, data=data, members_declared=members_declared)
 
 
 def validated(organization, manager, rows, **kwargs) -> BeneficiaryList:
@@ -320,10 +321,11 @@ def test_a_campaign_list_counts_towards_the_campaign(employer):
 
     organization, manager = employer
     campaign = organizations.campaign_create(
-        organization=organization, by=manager, kind=CampaignKind.JINGXIAO, name="关爱老人",
-        plan=Plan.objects.get(version__slug="wuwei-2025", code="basic"), target_group="70岁以上老人",
-        target_count=100, budget=Decimal("6900.00"))
-    beneficiaries = validated(organization, manager, [("李秀英", MOTHER_ID, "")], campaign=campaign)
+        organization=organization, by=manager, kind=CampaignKind.NUANREN, name="职工关爱",
+        plan=Plan.objects.get(version__slug="wuwei-2025", code="basic"), target_group="本单位职工",
+        target_count=100, budget=Decimal("6900.00"), target_rule="members")
+    beneficiaries = validated(organization, manager, [("李秀英", MOTHER_ID, "")], campaign=campaign,
+                              members_declared=True)
     order = lists.list_confirm(beneficiaries=beneficiaries, by=manager, declared=True)
     assert order.channel == "campaign" and order.campaign == campaign
     billing.bank_transfer_confirm(order=order, reference="B2", amount=order.amount, user=manager.user)
@@ -336,19 +338,21 @@ def test_an_individual_donor_joins_only_an_open_xianai_campaign(employer):
     donor = make_resident(phone="13600000001", name=None, id_number=None)
     plan = Plan.objects.get(version__slug="wuwei-2025", code="basic")
     open_campaign = organizations.campaign_create(organization=None, by=None, kind=CampaignKind.XIANAI,
-                                                  name="困难群众", plan=plan, target_group="低保对象",
-                                                  target_count=10, budget=Decimal("690.00"))
+                                                  name="困难群众", plan=plan, target_group="医疗救助对象",
+                                                  target_count=10, budget=Decimal("690.00"), target_rule="hardship",
+                                                  hardship_statuses=["medical_assistance"])
+    RosterEntry.objects.filter(name="赵一").update(medical_assistance=True)
     beneficiaries = lists.list_upload(resident=donor, campaign=open_campaign, plan=plan, filename="a.csv",
                                               data=csv_bytes([("赵一", WORKER_A, "")]))
     assert beneficiaries.organization is None and beneficiaries.channel == "campaign"
     lists.list_validate(list_id=beneficiaries.pk)
     order = lists.list_confirm(beneficiaries=beneficiaries, by=donor, declared=True)
     assert order.resident == donor and order.amount == Decimal("69.00")
-    elders = organizations.campaign_create(organization=None, by=None, kind=CampaignKind.JINGXIAO, name="敬老",
-                                           plan=plan, target_group="老人", target_count=10, budget=Decimal("1.00"))
-    with pytest.raises(organizations.Refused):
-        lists.list_upload(resident=donor, campaign=elders, plan=plan, filename="a.csv",
-                                  data=csv_bytes([("钱二", WORKER_B, "")]))
+    with pytest.raises(organizations.Refused) as agency_elders:  # 敬孝心 is run by civil affairs
+        organizations.campaign_create(organization=None, by=None, kind=CampaignKind.JINGXIAO, name="敬老",
+                                      plan=plan, target_group="老人", target_count=10, budget=Decimal("1.00"),
+                                      target_rule="elderly", min_age=60)
+    assert agency_elders.value.code == "organizer_not_allowed"
 
 
 def test_an_operator_fixes_rows_but_only_a_manager_confirms(employer):

@@ -66,12 +66,12 @@ def test_the_premium_receipt_shows_the_payroll_limit_and_what_was_paid_this_year
 def test_a_campaign_organizer_gets_the_donation_receipt(group_order):  # noqa: F811
     organization, manager = group_order.organization, group_order.resident
     elder = make_id("62060219500315122")
-    roster(elder, "李秀英")
+    roster(elder, "李秀英", medical_assistance=True)
     with time_machine.travel("2025-06-29 10:00 +08:00", tick=True):
         campaign = organizations.campaign_create(
             organization=organization, by=manager, kind=CampaignKind.NUANREN, name="帮扶村低收入人口",
             plan=Plan.objects.get(version__slug="wuwei-2025", code="basic"), target_group="帮扶村低收入人口",
-            target_count=10, budget=Decimal("690.00"))
+            target_count=10, budget=Decimal("690.00"), target_rule="hardship", hardship_statuses=["medical_assistance"])
         beneficiaries = lists.list_upload(resident=manager, organization=organization, campaign=campaign,
                                           plan=campaign.plan, filename="c.csv",
                                           data=f"姓名,身份证号,手机号\n李秀英,{elder},\n".encode())

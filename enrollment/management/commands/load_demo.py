@@ -108,7 +108,9 @@ class Command(BaseCommand):
         if plan and not Campaign.objects.filter(name="为困难群众送保障（演示）").exists():
             organizations.campaign_create(organization=None, by=None, kind="xianai", name="为困难群众送保障（演示）",
                                           plan=plan, target_group="低保对象、特困人员", target_count=500,
-                                          budget=Decimal("34500.00"), description="演示活动：个人爱心人士可上传受助人名单。")
+                                          budget=Decimal("34500.00"), description="演示活动：个人爱心人士可上传受助人名单。",
+                                          target_rule="hardship",
+                                          hardship_statuses=["medical_assistance", "dibao", "tekun", "monitored"])
             self.stdout.write("demo campaign: 为困难群众送保障（演示）")
         weihai = Plan.objects.filter(version__slug=weihai_slug).select_related("version__program").first()
         if weihai and not CharityFund.objects.filter(program=weihai.version.program).exists():
