@@ -5,6 +5,9 @@ Made by migration 0008; ``ensure`` makes them again where a database was emptied
 
 ROLES = {
     "客服": ["view_identityappeal", "decide_identityappeal", "view_verificationattempt"],
+    # Staff at a service point: open and close their cashier shift, enroll residents at the counter.
+    "柜面经办": ["add_counterenrollment", "view_counterenrollment", "add_cashiershift", "view_cashiershift",
+             "view_servicepoint"],
 }
 
 

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("enrollment.views.purchase")),
     path("", include("enrollment.views.payment")),
     path("", include("enrollment.views.org")),
+    path("", include("enrollment.views.counter")),
 ]

@@ -35,10 +35,11 @@ AUDITOR = "auditor"  # 理赔审计员
 BUREAU = "bureau"  # 医保局监管
 INSURER = "insurer"  # 保险公司 (Wuwei's lead insurer)
 SERVICE = "service"  # 客服
+COUNTER = "counter"  # 柜面经办 (staff at a service point, with an open cashier shift)
 SUPERUSER = "superuser"
 
 RESIDENTS = (OWNER, OTHER, GUARDIAN, OPERATOR, OTHER_OPERATOR)
-STAFF = (REVIEWER, AUDITOR, BUREAU, INSURER, SERVICE, SUPERUSER)
+STAFF = (REVIEWER, AUDITOR, BUREAU, INSURER, SERVICE, COUNTER, SUPERUSER)
 ACTORS = (ANONYMOUS, *RESIDENTS, *STAFF)
 
 OK, LOGIN, DENIED, UNSIGNED = "ok", "login", "denied", "unsigned"
@@ -147,6 +148,16 @@ ROUTES: dict[str, Route] = {
     "enrollment:list_pay": Route(only(OPERATOR), args=lambda w: [w.paid_list.number], method="POST",
                                  data=lambda w: {"method": "online"}),
     "enrollment:order_receipt": Route(only(OPERATOR), args=lambda w: [w.org_order.number]),
+    # The service-point counter (staff)
+    "enrollment:counter_home": Route(staff_only(COUNTER, SUPERUSER), page=True),
+    "enrollment:counter_shift_open": Route(staff_only(COUNTER, SUPERUSER), method="POST",
+                                           data=lambda w: {"service_point": w.service_point.pk}),
+    "enrollment:counter_shift_close": Route(staff_only(COUNTER, SUPERUSER), method="POST",
+                                            data=lambda w: {"cash_counted": "69.00"}),
+    "enrollment:counter_enroll": Route(staff_only(COUNTER, SUPERUSER), page=True),
+    "enrollment:counter_enrollment": Route(staff_only(COUNTER, SUPERUSER), args=lambda w: [w.counter_order.number],
+                                           page=True),
+    "enrollment:counter_policy_pdf": Route(staff_only(COUNTER, SUPERUSER), args=lambda w: [w.counter_order.number]),
     # Claims
     "claims:my_claims": Route(residents_only(), page=True),
     "claims:submit": Route(residents_only(), page=True),

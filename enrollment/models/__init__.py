@@ -20,6 +20,7 @@ from enrollment.models.accounts import (
     SmsCode,
 )
 from enrollment.models.base import MONEY, RATIO
+from enrollment.models.counter import CashierShift, CounterEnrollment, ServicePoint
 from enrollment.models.fund import CharityFund, FundEntry
 from enrollment.models.identity import IdentityAppeal, VerificationAttempt
 from enrollment.models.orders import (
@@ -60,9 +61,9 @@ from enrollment.models.products import (
 
 __all__ = [
     "CLOSE_RELATIONS", "MONEY", "RATIO", "BeneficiaryList", "BeneficiaryRow", "Campaign", "CampaignKind", "Channel",
-    "CharityFund", "CoInsurer", "Consent", "ConsentText", "CoveredField", "DeductibleGroup", "FamilyMember", "HardshipStatus",
+    "CashierShift", "CharityFund", "CoInsurer", "Consent", "ConsentText", "CounterEnrollment", "CoveredField", "DeductibleGroup", "FamilyMember", "HardshipStatus",
     "FundEntry", "IdentityAppeal", "Order", "Organization", "OrganizationInvitation", "OrganizationMember",
     "OrganizationPayroll", "Payment", "PaymentMethod", "PaymentNotification",
     "Person", "PersonQuerySet", "Plan", "Policy", "PriceBand", "ProductVersion", "Program", "RatioBand", "Refund", "Relation",
-    "RenewalAuthorization", "Resident", "Responsibility", "SmsCode", "TargetRule", "VerificationAttempt", "VisitType",
+    "RenewalAuthorization", "Resident", "Responsibility", "ServicePoint", "SmsCode", "TargetRule", "VerificationAttempt", "VisitType",
 ]

@@ -22,6 +22,7 @@ class Channel(models.TextChoices):
     CAMPAIGN = "campaign", "“四心”捐赠"
     FUND = "fund", "爱心基金"
     RENEWAL = "renewal", "自动续保"
+    COUNTER = "counter", "网点柜面"
 
 
 class PaymentMethod(models.TextChoices):
@@ -30,6 +31,8 @@ class PaymentMethod(models.TextChoices):
     BANK_TRANSFER = "bank_transfer", "对公转账"
     WITHHOLDING = "withholding", "授权代扣"
     FUND = "fund", "爱心基金"
+    COUNTER_CASH = "counter_cash", "柜面现金"
+    COUNTER_CARD = "counter_card", "柜面刷卡"
 
 
 class Order(models.Model):

@@ -8,3 +8,11 @@ document.addEventListener("click", function (event) {
     if (target) target.remove();
   }
 });
+
+// [data-print]: open the browser's print dialog (the counter's e-policy).
+document.addEventListener("click", function (event) {
+  if (event.target.closest("[data-print]")) {
+    event.preventDefault();
+    window.print();
+  }
+});

@@ -38,6 +38,7 @@ OPERATOR_ID = make_id("62060219700101123")
 OTHER_OPERATOR_ID = make_id("62060219710202123")
 MEMBER_ID = make_id("62060219720303123")
 WORKER_ID = make_id("62060219800101011")
+COUNTER_RESIDENT_ID = make_id("62060219450606123")
 
 
 def _names(patterns, prefix="") -> list[str]:
@@ -184,7 +185,18 @@ def _build():
                routes.OPERATOR: w.operator.user, routes.OTHER_OPERATOR: w.other_operator.user,
                routes.REVIEWER: staff_user("reviewer", "理赔审核员"), routes.AUDITOR: staff_user("auditor", "理赔审计员"),
                routes.BUREAU: staff_user("bureau", "医保局监管"), routes.INSURER: staff_user("insurer", "保险公司"),
-               routes.SERVICE: staff_user("service", "客服"), routes.SUPERUSER: staff_user("root", superuser=True)}
+               routes.SERVICE: staff_user("service", "客服"), routes.COUNTER: staff_user("counter", "柜面经办"),
+               routes.SUPERUSER: staff_user("root", superuser=True)}
+    from enrollment import counter
+    from enrollment.models import ServicePoint
+
+    roster(COUNTER_RESIDENT_ID, "孙大爷")
+    w.service_point = ServicePoint.objects.create(program=w.version.program, name="凉州区服务网点")
+    shift = counter.shift_open(staff=w.users[routes.COUNTER], service_point=w.service_point)
+    w.counter_order = counter.enroll(
+        shift=shift, staff=w.users[routes.COUNTER], plan=w.plan, name="孙大爷", id_number=COUNTER_RESIDENT_ID,
+        phone="", id_card_checked=True, consent_scan=SimpleUploadedFile("授权书.pdf", PDF, "application/pdf"),
+        method="counter_cash")
     InsurerStaff.objects.create(user=w.users[routes.INSURER],
                                 coinsurer=CoInsurer.objects.filter(program__code="wuwei", is_lead=True).first())
     assert Campaign.objects.filter(pk=w.campaign.pk).exists()

@@ -75,6 +75,16 @@ class Command(BaseCommand):
             if group == "保险公司":
                 InsurerStaff.objects.create(user=user, coinsurer=lead)
         self.stdout.write(f"demo supervision accounts: bureau, insurer, service / {DEMO_PASSWORD} at /supervision/")
+        from enrollment.models import ServicePoint
+
+        wuwei = Program.objects.filter(code="wuwei").first()
+        if wuwei is not None:
+            ServicePoint.objects.get_or_create(program=wuwei, name="凉州区服务网点（演示）",
+                                               defaults={"address": "武威市凉州区（演示地址）"})
+            if not User.objects.filter(username="counter").exists():
+                user = User.objects.create_user("counter", password=DEMO_PASSWORD, is_staff=True)
+                user.groups.add(Group.objects.get(name="柜面经办"))
+            self.stdout.write(f"demo counter account: counter / {DEMO_PASSWORD} at /counter/")
 
     def _demo_carriers(self) -> None:
         """The simulated carriers know two demo mobiles, so the three-factor check can pass (README)."""
