@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('enrollment', '0013_list_row_cancelled'),
+        ('enrollment', '0014_account_rights'),
     ]
 
     operations = [
