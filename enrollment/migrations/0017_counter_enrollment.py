@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('enrollment', '0015_campaign_target_rules'),
+        ('enrollment', '0016_campaign_target_rules'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

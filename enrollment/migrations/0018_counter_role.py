@@ -10,6 +10,6 @@ def create_roles(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("enrollment", "0016_counter_enrollment"), ("auth", "0012_alter_user_first_name_max_length"),
+    dependencies = [("enrollment", "0017_counter_enrollment"), ("auth", "0012_alter_user_first_name_max_length"),
                     ("contenttypes", "0002_remove_content_type_name")]
     operations = [migrations.RunPython(create_roles, migrations.RunPython.noop)]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('enrollment', '0014_account_rights'),
+        ('enrollment', '0015_payment_attempts'),
     ]
 
     operations = [
