@@ -147,7 +147,7 @@ def many_years() -> float:
 
     plan = Plan.objects.select_related("version").get(version__slug="wuwei-2025", code="basic")
     version, now = plan.version, timezone.now()
-    ids = [make_id(f"620602{1950 + n // 336}{(n // 28) % 12 + 1:02d}{n % 28 + 1:02d}007") for n in range(YEARS)]
+    ids = [make_id(f"620621{1950 + n // 336}{(n // 28) % 12 + 1:02d}{n % 28 + 1:02d}007") for n in range(YEARS)]
     people = [enrollment_services.person_get_or_create(name=f"年度{n}", id_number=i) for n, i in enumerate(ids)]
     order = Order.objects.create(number=f"BENCHY{secrets.token_hex(6)}", version=version, channel=Channel.SELF,
                                  amount=Decimal("0.00"), status=Order.PAID, expires_at=now + timedelta(minutes=30))
