@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -27,7 +28,7 @@ from claims.rules.engine import adjudicate_year
 from claims.rules.model import ACCEPTED, PolicyFacts
 from claims.rules.records import parse_settlement
 from enrollment import selectors
-from enrollment.models import Policy, Resident
+from enrollment.models import Plan, Policy, Resident
 from portal import sms
 
 logger = logging.getLogger(__name__)
@@ -135,11 +136,25 @@ def _notify(notices: list) -> None:
                 phone=phone, template="payout_approved", amount=amount))
 
 
+class _Line(NamedTuple):
+    """A claim line to write (by COPY: no model instance needed)."""
+
+    claim: Claim
+    responsibility: str
+    kind: str
+    covered: Decimal
+    deductible: Decimal
+    payout: Decimal
+    explanation: str
+    reason: str
+    revision: int
+
+
 LINE_COLUMNS = ("claim_id", "responsibility", "kind", "covered", "deductible", "payout", "explanation", "reason",
                 "revision", "created_at")
 
 
-def _lines_copy(lines: list[ClaimLine]) -> None:
+def _lines_copy(lines: list[_Line]) -> None:
     """Every new claim line in one COPY (the history trigger records each, as for an INSERT; the
     history context was set by the claims' statements earlier in this transaction)."""
     if not lines:
@@ -191,14 +206,21 @@ def policy_years_recompute(*, policy_ids, reason: str = "") -> int:
     if not wanted:
         return 0
     with transaction.atomic():
-        policies = Policy.objects.select_related("person", "plan__version").in_bulk(wanted)
+        policies = Policy.objects.select_related("person").in_bulk(wanted)
+        plans = Plan.objects.select_related("version").in_bulk({p.plan_id for p in policies.values()})
+        for policy in policies.values():  # a batch has a few plans: one instance each, not one per policy
+            policy.plan = plans[policy.plan_id]
         ids = sorted(policies)
         PolicyYear.objects.bulk_create([PolicyYear(policy_id=pk) for pk in ids], ignore_conflicts=True)
         years = list(PolicyYear.objects.select_for_update().filter(policy_id__in=ids).order_by("policy_id"))
         by_policy: dict[int, list[Settlement]] = defaultdict(list)
-        for settlement in (Settlement.objects.filter(policy_id__in=ids).select_related("source")
-                           .order_by("policy_id", "settled_at", "settlement_id")):
+        for settlement in Settlement.objects.filter(policy_id__in=ids).order_by("policy_id", "settled_at",
+                                                                                 "settlement_id"):
             by_policy[settlement.policy_id].append(settlement)
+        sources = SettlementSource.objects.in_bulk({s.source_id for group in by_policy.values() for s in group})
+        for group in by_policy.values():
+            for settlement in group:
+                settlement.source = sources[settlement.source_id]
         claims = {c.settlement_id: c for c in Claim.objects.filter(
             settlement_id__in=[s.pk for group in by_policy.values() for s in group]).order_by("pk").select_for_update()}
         recorded: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
@@ -248,7 +270,7 @@ def _recompute(year, policy, settlements, claims, recorded, reason, fresh, lines
             difference = (line.payout if line else Decimal("0.00")) - before.get(code, Decimal("0.00"))
             if difference == 0 and (line is None or code in before):
                 continue
-            new_lines.append(ClaimLine(
+            new_lines.append(_Line(
                 claim=claim,
                 responsibility=code,
                 kind=ClaimLine.ADJUSTMENT if before else ClaimLine.ORIGINAL,
