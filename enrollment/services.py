@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from enrollment import cover, idnumber, selectors, validation
+from enrollment import cover, selectors, validation
 from enrollment.models import (
     Channel,
     CoInsurer,
@@ -24,7 +24,6 @@ from enrollment.models import (
     DeductibleGroup,
     FamilyMember,
     Order,
-    PaymentMethod,
     Person,
     Plan,
     Policy,
@@ -481,65 +480,3 @@ def renewal_revoke(*, resident: Resident, authorization: RenewalAuthorization) -
             payments.channel(authorization.channel).contract_terminate(out_contract_code=authorization.contract_code)
         except payments.ProviderError as exc:
             logger.warning("terminating contract %s failed: %s", authorization.contract_code, exc.code)
-
-
-def _renewal_notice(*, phone: str, person, version: ProductVersion, amount) -> None:
-    """The payer is told before the withholding charge (SMS template ``renewal_notice``)."""
-    from portal import sms
-
-    try:
-        sms.send(phone=phone, template="renewal_notice", name=person.name, product=version.name, amount=f"{amount:.2f}",
-                 date=f"{timezone.localdate():%Y-%m-%d}")
-    except sms.SmsError:
-        logger.warning("renewal notice for order of version %s not sent", version.slug)
-
-
-def renewal_orders_create(*, version: ProductVersion) -> list[Order]:
-    """When ``version`` opens for sale: one renewal order per consenting person not yet covered,
-    charged by withholding. Revoked authorizations are skipped; a person who bought meanwhile
-    through any channel is skipped by the unique constraint, never charged twice."""
-    from enrollment import billing
-
-    orders = []
-    authorizations = RenewalAuthorization.objects.filter(
-        program=version.program, revoked_at__isnull=True
-    ).exclude(agreement_no="").select_related("person", "resident")
-    for authorization in authorizations:
-        plan = version.plans.filter(code=authorization.plan_code).first()
-        person = authorization.person
-        price = plan.price_for_age(idnumber.parse(person.id_number).age_on(version.coverage_start)) if plan else None
-        if plan is None or price is None:
-            continue
-        try:
-            with transaction.atomic():
-                order = Order.objects.create(
-                    number=_number("R"),
-                    version=version,
-                    resident=authorization.resident,
-                    channel=Channel.RENEWAL,
-                    method=PaymentMethod.WITHHOLDING,
-                    amount=price,
-                    expires_at=timezone.now() + timedelta(minutes=settings.ORDER_TTL_MINUTES),
-                )
-                Policy.objects.create(
-                    number=_number(version.program.code[:2].upper()),
-                    person=person,
-                    version=version,
-                    plan=plan,
-                    order=order,
-                    channel=Channel.RENEWAL,
-                    relation=Relation.SELF if authorization.resident.person_id == person.pk else Relation.OTHER,
-                    premium=price,
-                    consecutive_years=selectors.prior_consecutive_years(person=person, version=version),
-                    coverage_start=cover.start_for(version=version, paid_on=timezone.localdate()),
-                    coverage_end=version.coverage_end,
-                )
-        except IntegrityError as exc:
-            if _constraint(exc) != "one_live_policy_per_person_year":
-                raise
-            continue  # already covered for this year through another channel
-        if authorization.resident.phone:
-            _renewal_notice(phone=authorization.resident.phone, person=person, version=version, amount=price)
-        billing.renewal_withhold(order=order, authorization=authorization)
-        orders.append(order)
-    return orders

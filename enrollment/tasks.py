@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from enrollment import billing, lists, services
+from enrollment import billing, lists, renewal
 from enrollment.models import ProductVersion
 
 
@@ -46,7 +46,7 @@ def create_renewal_orders() -> int:
     for version in ProductVersion.objects.filter(
         status=ProductVersion.PUBLISHED, sales_start__lte=today, sales_end__gte=today, program__auto_renewal=True
     ):
-        created += len(services.renewal_orders_create(version=version))
+        created += len(renewal.renewal_orders_create(version=version))
     return created
 
 

@@ -10,6 +10,7 @@ from enrollment.models import (
     ConsentText,
     Person,
     RenewalAuthorization,
+    RenewalRefusal,
     Resident,
 )
 
@@ -70,3 +71,9 @@ class ConsentAdmin(ViewOnlyAdmin):
 class RenewalAuthorizationAdmin(ViewOnlyAdmin):
     list_display = ["person", "program", "plan_code", "created_at", "revoked_at"]
     list_filter = ["program"]
+
+
+@admin.register(RenewalRefusal)
+class RenewalRefusalAdmin(ViewOnlyAdmin):
+    list_display = ["authorization", "version", "code", "message", "created_at"]
+    list_filter = ["version", "code"]

@@ -32,6 +32,7 @@ from enrollment.models.orders import (
     Policy,
     Refund,
     RenewalAuthorization,
+    RenewalRefusal,
 )
 from enrollment.models.organizations import (
     BeneficiaryList,
@@ -65,5 +66,5 @@ __all__ = [
     "FundEntry", "IdentityAppeal", "Order", "Organization", "OrganizationInvitation", "OrganizationMember",
     "OrganizationPayroll", "Payment", "PaymentMethod", "PaymentNotification",
     "Person", "PersonQuerySet", "Plan", "Policy", "PriceBand", "ProductVersion", "Program", "RatioBand", "Refund", "Relation",
-    "RenewalAuthorization", "Resident", "Responsibility", "ServicePoint", "SmsCode", "TargetRule", "VerificationAttempt", "VisitType",
+    "RenewalAuthorization", "RenewalRefusal", "Resident", "Responsibility", "ServicePoint", "SmsCode", "TargetRule", "VerificationAttempt", "VisitType",
 ]

@@ -273,3 +273,24 @@ class RenewalAuthorization(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} 自动续保（{self.program}）"
+
+
+class RenewalRefusal(models.Model):
+    """A renewal that was not charged because the registry, asked again before charging, no longer
+    found the person eligible: recorded once per authorization and product version (the payer is
+    told then, by SMS and on 我的保单); the daily run asks again and renews if that changes."""
+
+    authorization = models.ForeignKey(RenewalAuthorization, on_delete=models.PROTECT, related_name="refusals",
+                                      verbose_name="自动续保授权")
+    version = models.ForeignKey(ProductVersion, on_delete=models.PROTECT, related_name="+", verbose_name="续保年度")
+    code = models.CharField("原因代码", max_length=40)
+    message = models.CharField("告知付款人的原因", max_length=200)
+    created_at = models.DateTimeField("时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "未能续保记录"
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["authorization", "version"], name="renewal_refused_once")]
+
+    def __str__(self) -> str:
+        return f"{self.authorization.person} {self.version.year}年度未能续保：{self.message}"

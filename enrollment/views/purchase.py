@@ -215,8 +215,11 @@ def order_detail(request, number):
 @resident_required
 def my_policies(request):
     """我的保单: every policy the resident bought, and those others bought for the resident."""
+    from enrollment import renewal
+
     return render(request, "enrollment/policies/list.html", {"policies": selectors.resident_policies(request.resident),
-                                                            "personal_channels": selectors.PERSONAL_CHANNELS})
+                                                            "personal_channels": selectors.PERSONAL_CHANNELS,
+                                                            "renewal_refusals": renewal.refusals_for(request.resident)})
 
 
 def _own_policy(request, number) -> Policy:

@@ -4,7 +4,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from enrollment import billing, services
+from enrollment import billing, renewal, services
 from enrollment.models import Policy, ProductVersion, RenewalAuthorization
 from portal.integrations.payments.simulator.models import SimContract
 from portal.integrations.sms import template_id
@@ -165,7 +165,7 @@ def test_a_contract_not_signed_on_the_provider_renews_nothing(client, weihai_pai
     spouse = weihai_paid.policies.get(relation="spouse")
     page = opt_in(client, spouse, sign=False)
     assert "尚未完成签约" in page.content.decode()
-    assert services.renewal_orders_create(version=next_weihai_version()) == []
+    assert renewal.renewal_orders_create(version=next_weihai_version()) == []
 
 
 def test_opting_in_without_consent_is_refused(client, weihai_paid):
@@ -179,14 +179,14 @@ def test_renewal_orders_are_charged_for_consenting_people_only(client, weihai_pa
     spouse = weihai_paid.policies.get(relation="spouse")
     opt_in(client, spouse, channel)
     version = next_weihai_version()
-    orders = services.renewal_orders_create(version=version)
+    orders = renewal.renewal_orders_create(version=version)
     assert len(orders) == 1
     renewed = Policy.objects.get(version=version)
     assert renewed.person == spouse.person and renewed.status == Policy.ACTIVE and renewed.channel == "renewal"
     notice = SmsMessage.objects.to(weihai_paid.resident.phone).get(template_id=template_id("renewal_notice"))
     assert f"{spouse.person.name}的{version.name}将自动续保，保费{renewed.premium}元" in notice.body
     assert renewed.order.payments.get().provider == channel
-    assert services.renewal_orders_create(version=version) == []  # never charged twice
+    assert renewal.renewal_orders_create(version=version) == []  # never charged twice
 
 
 def test_a_revoked_authorization_renews_nothing(client, weihai_paid):
@@ -196,7 +196,7 @@ def test_a_revoked_authorization_renews_nothing(client, weihai_paid):
     client.post(reverse("enrollment:renewal"), {"action": "revoke", "authorization": authorization.pk})
     assert RenewalAuthorization.objects.get().revoked_at is not None
     assert SimContract.objects.get().state == "TERMINATED"
-    assert services.renewal_orders_create(version=next_weihai_version()) == []
+    assert renewal.renewal_orders_create(version=next_weihai_version()) == []
 
 
 def test_wuwei_does_not_offer_auto_renewal(client, paid):
