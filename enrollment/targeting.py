@@ -72,7 +72,7 @@ def rule_errors(*, kind: str, organizer_kind: str | None, target_rule: str, min_
 
 def hardship_of(answer) -> set[str]:
     """The hardship statuses the registry's answer names for a person."""
-    found = set(getattr(answer, "hardship_statuses", ()) or ())
+    found = set(getattr(answer, "hardship", ()) or ())  # the registry adapter's codes, as HardshipStatus
     if getattr(answer, "medical_assistance", False):
         found.add(HardshipStatus.MEDICAL_ASSISTANCE)
     return found
