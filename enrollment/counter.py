@@ -145,7 +145,7 @@ def enroll(*, shift: CashierShift, staff, plan: Plan, name: str, id_number: str,
                     number=_number(version.program.code[:2].upper()), person=person, version=version, plan=plan,
                     order=order, channel=Channel.COUNTER, relation=Relation.SELF, premium=price,
                     consecutive_years=selectors.prior_consecutive_years(person=person, version=version),
-                    medical_assistance=answer.medical_assistance,
+                    medical_assistance=answer.medical_assistance, insured_region=answer.insured_region,
                     coverage_start=cover.start_for(version=version, paid_on=timezone.localdate(now)),
                     coverage_end=version.coverage_end, status=Policy.ACTIVE, activated_at=now)
         except IntegrityError:

@@ -107,7 +107,7 @@ def allocate(*, fund: CharityFund, plan: Plan, name: str, id_number: str, user, 
                     number=_number(version.program.code[:2].upper()), person=person, version=version, plan=plan,
                     order=order, channel=Channel.FUND, relation=Relation.OTHER, premium=price,
                     consecutive_years=selectors.prior_consecutive_years(person=person, version=version),
-                    medical_assistance=answer.medical_assistance,
+                    medical_assistance=answer.medical_assistance, insured_region=answer.insured_region,
                     coverage_start=cover.start_for(version=version, paid_on=timezone.localdate(now)),
                     coverage_end=version.coverage_end, status=Policy.ACTIVE, activated_at=now)
         except IntegrityError:

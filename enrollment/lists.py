@@ -161,6 +161,7 @@ class RowCheck:
     message: str = ""
     price: Decimal | None = None
     medical_assistance: bool = False
+    insured_region: str = ""
     age: int | None = None  # on the cover start date
 
     def refuse(self, code: str, message: str) -> None:
@@ -241,6 +242,7 @@ def _finish(checks: list[RowCheck], version, seen: dict[str, int], first_row: in
         else:  # the policy keeps the flag for the Weihai tilt; the list's owner never reads it
             check.message = selectors.ELIGIBLE_TEXT
             check.medical_assistance = answers[check.number].medical_assistance
+            check.insured_region = answers[check.number].insured_region
     return hashed
 
 
@@ -253,7 +255,7 @@ def _row_fields(check: RowCheck, digest: str) -> dict:
         "id_hash": digest if valid else "", "id_masked": _masked(check), "phone": check.phone[:20],
         "status": BeneficiaryRow.VALID if valid else BeneficiaryRow.INVALID, "code": check.code,
         "message": check.message[:300], "price": check.price if valid else None,
-        "medical_assistance": check.medical_assistance,
+        "medical_assistance": check.medical_assistance, "insured_region": check.insured_region[:12],
     }
 
 
@@ -262,7 +264,7 @@ def _row(beneficiaries: BeneficiaryList, number: int, check: RowCheck, digest: s
 
 
 ROW_COLUMNS = ("name", "id_cipher", "id_hash", "id_masked", "phone", "status", "code", "message", "price",
-               "medical_assistance")
+               "medical_assistance", "insured_region")
 
 
 def _rows_copy(list_id: int, first: int, hashed: list[tuple[RowCheck, str]]) -> None:
@@ -482,7 +484,7 @@ def _confirm(locked: BeneficiaryList) -> Order | None:
     version = locked.plan.version
     _require_on_sale(version)
     rows = list(locked.rows.filter(status=BeneficiaryRow.VALID).only(
-        "id", "list_id", "name", "id_cipher", "id_hash", "price", "medical_assistance"))
+        "id", "list_id", "name", "id_cipher", "id_hash", "price", "medical_assistance", "insured_region"))
     if not rows:
         raise Refused("list", "no_valid_rows", "名单中没有可投保的人员。")
     progress = confirm_progress_key(locked.pk)
@@ -501,7 +503,8 @@ def _confirm(locked: BeneficiaryList) -> Order | None:
             Policy(number=f"{prefix}{order.number[1:]}{i:05d}", person=persons[row.id_hash], version=version,
                    plan=locked.plan, order=order, channel=locked.channel, campaign=locked.campaign,
                    relation=Relation.OTHER, premium=row.price, consecutive_years=years.get(persons[row.id_hash].pk, 0),
-                   medical_assistance=row.medical_assistance, coverage_start=cover_start,
+                   medical_assistance=row.medical_assistance, insured_region=row.insured_region,
+                   coverage_start=cover_start,
                    coverage_end=version.coverage_end)
             for i, row in enumerate(rows[start:start + CONFIRM_CHUNK], start=start)
         ], ignore_conflicts=True, batch_size=2000)  # the one-live-policy constraint decides every race

@@ -131,7 +131,7 @@ def renewal_orders_create(*, version: ProductVersion) -> list[Order]:
                     number=_number(version.program.code[:2].upper()), person=person, version=version, plan=plan,
                     order=order, channel=Channel.RENEWAL, relation=_relation(authorization, version), premium=price,
                     consecutive_years=selectors.prior_consecutive_years(person=person, version=version),
-                    medical_assistance=answer.medical_assistance,
+                    medical_assistance=answer.medical_assistance, insured_region=answer.insured_region,
                     coverage_start=cover.start_for(version=version, paid_on=timezone.localdate()),
                     coverage_end=version.coverage_end,
                 )

@@ -186,6 +186,7 @@ class PersonCheck:
     minor: bool = False
     status: str = ""  # what the registry said, in Chinese
     medical_assistance: bool = False
+    insured_region: str = ""  # 参保地, kept on the policy (never shown to another person)
 
     @property
     def ok(self) -> bool:
@@ -331,6 +332,7 @@ def people_check(*, resident, plan: Plan, people: list[PersonInput], today) -> l
         else:
             check.status = "基本医保参保正常" if mine else ELIGIBLE_TEXT
             check.medical_assistance = answer.medical_assistance
+            check.insured_region = answer.insured_region
     return checks
 
 

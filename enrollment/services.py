@@ -351,6 +351,7 @@ def _order_write(*, resident, plan, people, checks, ip_address) -> Order:
             premium=check.price,
             consecutive_years=years.get(person.pk, 0),
             medical_assistance=check.medical_assistance,
+            insured_region=check.insured_region,
             coverage_start=cover.start_for(version=version, paid_on=timezone.localdate()),
             coverage_end=version.coverage_end,
         )

@@ -2,7 +2,9 @@
 
 Definitions (written down in the README):
 - enrolled: active policies of the product version (paid, not cancelled);
-- district: the region code of the insured person's ID number, against the eligible population
+- district: where the person's base insurance was (参保地) as the registry answered when the policy
+  was bought (``Policy.insured_region``; a policy written before that was recorded falls back to
+  the ID number's region code), against the eligible population (people insured in the district)
   staff import per district and year;
 - premiums written: the premiums of active policies;
 - claims paid: what payout batches paid (``Claim.paid_amount``); pending: what is approved or still
@@ -20,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Case, CharField, Count, F, Q, Sum, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, NullIf, TruncDate
 
 from claims.models import Claim
 from enrollment.models import CampaignKind, Channel, CoInsurer, Policy, ProductVersion, Program
@@ -157,14 +159,15 @@ def enrollment(version: ProductVersion) -> Enrollment:
                 default=Value(AGE_BANDS[-1][0]), output_field=CharField())
     counts: dict[str, int] = {}
     by_band: dict[str, int] = {}
-    for region, label, n in active.annotate(band=band).values_list("person__region_code", "band").annotate(
-            n=Count("id")).values_list("person__region_code", "band", "n"):
+    district = Coalesce(NullIf("insured_region", Value("")), F("person__region_code"), output_field=CharField())
+    for region, label, n in active.annotate(band=band, district=district).values_list("district", "band").annotate(
+            n=Count("id")).values_list("district", "band", "n"):
         counts[region] = counts.get(region, 0) + n
         by_band[label] = by_band.get(label, 0) + n
     total = sum(counts.values())
     districts = [Row(p.name, counts.pop(p.region_code, 0), p.eligible) for p in populations]
     if counts:
-        districts.append(Row("其他地区（户籍地不在上表）", sum(counts.values())))
+        districts.append(Row("其他地区（参保地不在上表）", sum(counts.values())))
     for row in districts:
         row.rate = ratio(row.people, row.base)
     by_channel: dict[tuple[int, str], int] = {}

@@ -122,6 +122,9 @@ class Policy(models.Model):
     # registry named the person a medical-assistance recipient when the policy was bought.
     consecutive_years = models.PositiveSmallIntegerField("此前连续参保年数", default=0)
     medical_assistance = models.BooleanField("医疗救助对象", default=False)
+    # Where the person's base insurance was, as the registry answered when the policy was bought
+    # (参保地, insuplc_admdvs): the district the supervision dashboard counts the policy in.
+    insured_region = models.CharField("参保地区划码", max_length=12, blank=True, db_index=True)
     # The policy's own cover: from the later of the version's start and the day after payment
     # (``enrollment.cover.start_for``), to the version's end.
     coverage_start = models.DateField("保障开始")

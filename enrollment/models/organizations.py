@@ -264,6 +264,7 @@ class BeneficiaryRow(models.Model):
     message = models.CharField("说明", max_length=300, blank=True)
     price = models.DecimalField("保费", null=True, blank=True, **MONEY)
     medical_assistance = models.BooleanField("医疗救助对象", default=False)
+    insured_region = models.CharField("参保地区划码", max_length=12, blank=True)
     policy = models.OneToOneField(Policy, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                   verbose_name="保单")
 

@@ -89,7 +89,7 @@ def test_enrollment_counts_and_rates(wuwei):
     figures = selectors.enrollment(wuwei)
     assert (figures.total, figures.eligible, figures.rate_text) == (5, 15, "33.33%")
     assert [(r.label, r.people, r.rate_text) for r in figures.districts] == [
-        ("凉州区", 3, "30.00%"), ("民勤县", 1, "20.00%"), ("其他地区（户籍地不在上表）", 1, "—")]
+        ("凉州区", 3, "30.00%"), ("民勤县", 1, "20.00%"), ("其他地区（参保地不在上表）", 1, "—")]
     assert rows(figures.channels) == [("个人自购", 1), ("家庭代购", 1), ("单位团体", 1), ("“四心”·敬孝心", 1),
                                       ("爱心基金", 1)]
     assert [n for _, n in rows(figures.plans)] == [5]
