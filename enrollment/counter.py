@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from enrollment import cover, idnumber, registry, selectors
+from enrollment import cover, idnumber, midyear, registry, selectors
 from enrollment.models import (
     CashierShift,
     Channel,
@@ -103,7 +103,8 @@ def enroll(*, shift: CashierShift, staff, plan: Plan, name: str, id_number: str,
     version = plan.version
     if version.program_id != shift.service_point.program_id:
         raise Refused("plan", "plan_not_in_program", "所选方案不属于本网点的项目。")
-    if not version.is_published or not version.sales_open_on(timezone.localdate()):
+    today = timezone.localdate()
+    if not version.is_published or not midyear.may_sell(version, today):
         raise Refused("plan", "sales_closed", f"{version.name}当前不在投保期内。")
     if not id_card_checked:
         raise Refused("id_card_checked", "id_card_unchecked", "请核验居民身份证原件，确认人证一致后办理。")
@@ -123,7 +124,8 @@ def enroll(*, shift: CashierShift, staff, plan: Plan, name: str, id_number: str,
     if method == CounterEnrollment.CARD and not CARD_REFERENCE.match(card_reference):
         raise Refused("card_reference", "card_reference_required", "刷卡收款请填写POS签购单上的参考号（6至32位字母或数字）。")
     scan = _scan(consent_scan)
-    price = plan.price_for_age(parsed.age_on(version.coverage_start))
+    late = midyear.late_terms(version, today)  # past the sales window: mid-year joiners only
+    price = plan.price_for_age(parsed.age_on(late.cover_start if late else version.coverage_start))
     if price is None:
         raise Refused("id_number", "no_price", "该年龄暂无对应保费。")
     try:
@@ -133,6 +135,10 @@ def enroll(*, shift: CashierShift, staff, plan: Plan, name: str, id_number: str,
     verdict = registry.eligibility(version.program, answer)
     if not verdict.ok:
         raise Refused("registry", verdict.code, verdict.message)  # the resident is at the counter himself
+    if late is not None:
+        if not midyear.qualifies(version.program, answer, today):
+            raise Refused("registry", *midyear.refusal(version))
+        price = late.premium(price)
     now = timezone.now()
     texts = [ConsentText.objects.filter(kind=kind).latest() for kind in (ConsentText.TERMS, ConsentText.PRIVACY)]
     with transaction.atomic():

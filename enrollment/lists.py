@@ -21,7 +21,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from enrollment import cover, idnumber, quotas, registry, selectors, targeting
+from enrollment import cover, idnumber, midyear, quotas, registry, selectors, targeting
 from enrollment.models import (
     BeneficiaryList,
     BeneficiaryRow,
@@ -92,7 +92,7 @@ def list_upload(*, resident: Resident, plan: Plan, filename: str, data: bytes,
     if campaign is not None:
         plan = campaign.plan
     version = plan.version
-    if not version.sales_open_on(timezone.localdate()):
+    if not midyear.may_sell(version, timezone.localdate()):
         raise Refused("plan", "sales_closed", f"{version.name}当前不在投保期内。")
     try:
         rows = read_rows(filename, data)
@@ -194,7 +194,8 @@ def _check_row(row: dict, plan: Plan) -> RowCheck:
         check.refuse("name_invalid", "姓名应为2至30个汉字或字母，与身份证一致。")
     if check.phone and not (check.phone.isdigit() and len(check.phone) == 11 and check.phone.startswith("1")):
         check.refuse("phone_invalid", "手机号应为11位数字，可留空。")
-    check.age = parsed.age_on(plan.version.coverage_start)
+    late = midyear.late_terms(plan.version, timezone.localdate())  # a mid-year joiner: his own cover start
+    check.age = parsed.age_on(late.cover_start if late else plan.version.coverage_start)
     check.price = plan.price_for_age(check.age)
     if check.price is None:
         check.refuse("no_price", "该年龄暂无对应保费。")
@@ -233,16 +234,22 @@ def _finish(checks: list[RowCheck], version, seen: dict[str, int], first_row: in
             check.refuse(*selectors.ALREADY_COVERED)
     ask = [c for c, _ in candidates if not c.code]
     answers = registry.lookup_many([(c.number, c.name) for c in ask]) if ask else {}
+    today = timezone.localdate()
+    late = midyear.late_terms(version, today)  # past the sales window: mid-year joiners only
     for check in ask:
         verdict = registry.eligibility(version.program, answers[check.number])
         if not verdict.ok:
             check.refuse(*selectors.disclosed(verdict.code))
+        elif late is not None and not midyear.qualifies(version.program, answers[check.number], today):
+            check.refuse(*midyear.refusal(version))
         elif campaign is not None and not targeting.qualifies(campaign, age=check.age, answer=answers[check.number]):
             check.refuse(*targeting.NOT_TARGET)  # never which status or age
         else:  # the policy keeps the flag for the Weihai tilt; the list's owner never reads it
             check.message = selectors.ELIGIBLE_TEXT
             check.medical_assistance = answers[check.number].medical_assistance
             check.insured_region = answers[check.number].insured_region
+            if late is not None:
+                check.price = late.premium(check.price)
     return hashed
 
 
@@ -438,7 +445,7 @@ def list_confirm_start(*, beneficiaries: BeneficiaryList, by: Resident, declared
 
 
 def _require_on_sale(version) -> None:
-    if not version.sales_open_on(timezone.localdate()):
+    if not midyear.may_sell(version, timezone.localdate()):
         raise Refused("list", "sales_closed", f"{version.name}当前不在投保期内。")
 
 

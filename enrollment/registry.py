@@ -18,7 +18,7 @@
   ``X-Signature`` = hex HMAC-SHA256(``REGISTRY_APP_SECRET``, ``"POST\\n{path}\\n{timestamp}\\n{nonce}\\n{body}"``).
   Answer: ``{"status": "in_force"|"not_insured"|"suspended", "insured_region": "620602",
   "category": "employee"|"resident", "medical_assistance": bool, "veteran": bool, "newborn": bool,
-  "name_matches": bool, "account_balance": "123.45"|null}`` (batch: ``{"results": [{"id_number", ...}]}``).
+  "name_matches": bool, "account_balance": "123.45"|null, "joined_on": "2026-03-15"|null}`` (batch: ``{"results": [{"id_number", ...}]}``).
 
 A registry that does not answer (connection error, timeout, 5xx, unreadable JSON) raises
 ``RegistryUnavailable``: the portal then says "try again" and never sells on a guess.
@@ -35,6 +35,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -65,6 +66,7 @@ class RegistryAnswer:
     newborn: bool = False
     name_matches: bool = True
     account_balance: Decimal | None = None
+    joined_on: date | None = None  # the day the person joined basic insurance (mid-year joiners)
 
 
 NOT_FOUND = RegistryAnswer(status=NOT_INSURED)
@@ -136,6 +138,7 @@ def _simulator(batch: list[tuple[str, str]]) -> dict[str, RegistryAnswer]:
             newborn=entry.newborn,
             name_matches=entry.name.strip() == name.strip(),
             account_balance=entry.account_balance,
+            joined_on=entry.joined_on,
         )
     return answers
 
@@ -195,4 +198,5 @@ def _answer(item: dict) -> RegistryAnswer:
         newborn=bool(item.get("newborn", False)),
         name_matches=bool(item.get("name_matches", True)),
         account_balance=balance,
+        joined_on=date.fromisoformat(item["joined_on"]) if item.get("joined_on") else None,
     )

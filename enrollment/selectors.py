@@ -187,6 +187,7 @@ class PersonCheck:
     status: str = ""  # what the registry said, in Chinese
     medical_assistance: bool = False
     insured_region: str = ""  # 参保地, kept on the policy (never shown to another person)
+    midyear: bool = False  # a mid-year joiner (enrollment/midyear.py): cover from the next day, premium per rule
 
     @property
     def ok(self) -> bool:
@@ -261,11 +262,12 @@ def people_check(*, resident, plan: Plan, people: list[PersonInput], today) -> l
 
     The resident's own check says why in detail; a check of anyone else says only "可以投保" or one
     category (``disclosed``), and is counted against the account's daily quota."""
-    from enrollment import idnumber, registry
+    from enrollment import idnumber, midyear, registry
     from enrollment.models import Policy, Relation
     from portal import crypto
 
     version = plan.version
+    late = midyear.late_terms(version, today)
     own = resident.person.id_number if resident.person_id else None
     checks, himself = [], {}
     for person in people:
@@ -295,7 +297,8 @@ def people_check(*, resident, plan: Plan, people: list[PersonInput], today) -> l
             check.add("relation", "minor_self", "未成年人不能自行投保，请由父母或其他监护人代为投保。")
         elif check.minor and person.relation not in (Relation.CHILD,) and not person.guardian:
             check.add("guardian", "guardian_required", "被保险人未满18周岁，须由监护人投保：请确认您是其监护人。")
-        check.price = plan.price_for_age(parsed.age_on(version.coverage_start))
+        # A mid-year joiner (a newborn, say) is priced by his age when his own cover starts.
+        check.price = plan.price_for_age(parsed.age_on(late.cover_start if late else version.coverage_start))
         if check.price is None:
             check.add("id_number", "no_price", "该年龄暂无对应保费，请联系客服。")
         if not check.errors and not himself[id(check)]:
@@ -329,10 +332,15 @@ def people_check(*, resident, plan: Plan, people: list[PersonInput], today) -> l
         verdict = registry.eligibility(version.program, answer)
         if not verdict.ok:
             check.add("registry", *((verdict.code, verdict.message) if mine else disclosed(verdict.code)))
+        elif late is not None and not midyear.qualifies(version.program, answer, today):
+            check.add("registry", *midyear.refusal(version))
         else:
             check.status = "基本医保参保正常" if mine else ELIGIBLE_TEXT
             check.medical_assistance = answer.medical_assistance
             check.insured_region = answer.insured_region
+            if late is not None:
+                check.midyear = True
+                check.price = late.premium(check.price)
     return checks
 
 

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from enrollment import cover, selectors, validation
+from enrollment import cover, midyear, selectors, validation
 from enrollment.models import (
     Channel,
     CoInsurer,
@@ -214,6 +214,9 @@ def products_load(*, path: Path = PRODUCTS_FILE) -> list[str]:
                 "operating_cost_rate": _money(p.get("operating_cost_rate")) or Decimal("0.0800"),
                 "personal_account_payment": p.get("personal_account_payment", False),
                 "auto_renewal": p.get("auto_renewal", False),
+                "midyear_kinds": p.get("midyear_kinds", []),
+                "midyear_join_days": p.get("midyear_join_days", 30),
+                "midyear_premium": p.get("midyear_premium", Program.PREMIUM_MONTHLY),
             },
         )
         if program_created:
@@ -282,7 +285,7 @@ def order_create(
     """
     version = plan.version
     today = timezone.localdate()
-    if not version.sales_open_on(today):
+    if not midyear.may_sell(version, today):
         raise PurchaseRefused(
             {
                 "sales_window": [

@@ -55,6 +55,23 @@ class Program(models.Model):
         "支持医保个人账户支付", default=False, help_text="职工医保个人账户可为本人及配偶、父母、子女支付保费（威海）"
     )
     auto_renewal = models.BooleanField("支持授权自动续保", default=False, help_text="居民授权后，下一年度自动续保代扣（威海）")
+    # Mid-year joiners (威海：当年的退役军人及新生儿可在参加基本医疗保险时同步投保): enrollment/midyear.py
+    MIDYEAR_NEWBORN, MIDYEAR_VETERAN, MIDYEAR_NEWLY_INSURED = "newborn", "veteran", "newly_insured"
+    MIDYEAR_KINDS = [(MIDYEAR_NEWBORN, "新生儿"), (MIDYEAR_VETERAN, "当年退役军人"), (MIDYEAR_NEWLY_INSURED, "新参加基本医保人员")]
+    PREMIUM_FULL, PREMIUM_MONTHLY = "full", "monthly"
+    midyear_kinds = ArrayField(
+        models.CharField(max_length=16, choices=MIDYEAR_KINDS), default=list, blank=True,
+        verbose_name="可年度中途投保的人员",
+        help_text="投保期结束后，这些人员在参加基本医保之日起规定天数内仍可投保；不允许则留空。",
+    )
+    midyear_join_days = models.PositiveSmallIntegerField(
+        "中途投保期限（天）", default=30, validators=[MaxValueValidator(366)],
+        help_text="自参加基本医保之日（以医保参保登记日期为准）起多少天内可投保。",
+    )
+    midyear_premium = models.CharField(
+        "中途投保保费", max_length=8, default=PREMIUM_MONTHLY,
+        choices=[(PREMIUM_FULL, "全额"), (PREMIUM_MONTHLY, "按剩余保障月数折算")],
+    )
     cover_start_delay_days = models.PositiveSmallIntegerField(
         "缴费后起保天数", default=1, validators=[MaxValueValidator(30)],
         help_text="保单自缴费之日后第几天零时起保（1 表示次日零时），且不早于产品版本的保障开始日期；0 表示缴费当日起保。",

@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from enrollment import selectors, services
+from enrollment import midyear, selectors, services
 from enrollment.models import ConsentText, Order, Plan, Policy, Relation, RenewalAuthorization
 from enrollment.selectors import PersonInput
 from enrollment.views.csp import payment_forms
@@ -54,14 +54,24 @@ def _plan(slug: str, code: str, *, config: bool = False) -> Plan:
         raise Http404 from None
 
 
+def _window(version) -> dict:
+    """Whether the version can be bought today: in its sales window, or (after it) by the
+    program's mid-year joiners only, with that rule to show."""
+    today = timezone.localdate()
+    if version.sales_open_on(today):
+        return {"open": True, "midyear_rule": ""}
+    if midyear.open_on(version, today):
+        return {"open": True, "midyear_rule": midyear.rule_text(version)}
+    return {"open": False, "midyear_rule": ""}
+
+
 def buy_plan(request, slug):
     """Screen 1: choose a plan."""
     version = get_object_or_404(selectors.published_versions(), slug=slug)
-    today = timezone.localdate()
     return render(
         request,
         "enrollment/purchase/plan.html",
-        {"version": version, "plans": selectors.plan_summaries(version), "open": version.sales_open_on(today)},
+        {"version": version, "plans": selectors.plan_summaries(version), **_window(version)},
     )
 
 
@@ -144,7 +154,7 @@ def buy_people(request, slug, plan):
             "relations": RELATION_CHOICES,
             "next_index": max((i for i, _ in rows), default=-1) + 1,
             "max_people": MAX_PEOPLE,
-            "open": version.sales_open_on(timezone.localdate()),
+            **_window(version),
             "own_masked": resident.person.id_masked,
         },
         status=422 if errors else 200,

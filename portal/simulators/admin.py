@@ -20,7 +20,7 @@ class RosterUploadForm(forms.Form):
 @admin.register(RosterEntry)
 class RosterEntryAdmin(admin.ModelAdmin):
     list_display = ["name", "id_masked", "status", "insured_region", "category", "medical_assistance", "veteran",
-                    "newborn", "account_balance", "updated_at"]
+                    "newborn", "joined_on", "account_balance", "updated_at"]
     list_filter = ["status", "category", "medical_assistance", "veteran", "newborn"]
     search_fields = ["name", "id_masked", "insured_region"]
     readonly_fields = ["id_masked"]

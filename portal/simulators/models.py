@@ -34,6 +34,7 @@ class RosterEntry(models.Model):
     medical_assistance = models.BooleanField("医疗救助对象", default=False)
     veteran = models.BooleanField("退役军人", default=False)
     newborn = models.BooleanField("新生儿", default=False)
+    joined_on = models.DateField("参加基本医保日期", null=True, blank=True)
     account_balance = models.DecimalField("个人账户余额（元）", default=Decimal("0.00"), **MONEY)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 

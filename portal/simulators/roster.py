@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -22,7 +23,7 @@ from portal.tabular import TableInvalid, read_table
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 200_000
-COLUMNS = ["姓名", "身份证号", "参保状态", "参保地区码", "险种", "医疗救助对象", "退役军人", "新生儿", "个人账户余额"]
+COLUMNS = ["姓名", "身份证号", "参保状态", "参保地区码", "险种", "医疗救助对象", "退役军人", "新生儿", "个人账户余额", "参保日期"]
 REQUIRED = COLUMNS[:5]
 STATUSES = {label: value for value, label in RegistryStatus.choices} | {v: v for v in RegistryStatus.values}
 CATEGORIES = {"职工医保": RosterEntry.EMPLOYEE, "城乡居民医保": RosterEntry.RESIDENT,
@@ -97,13 +98,20 @@ def parse(records: list[dict[str, str]]) -> list[RosterEntry]:
         except InvalidOperation:
             errors.append(f"第{index}行“个人账户余额”应为不小于0的金额。")
             balance = Decimal("0.00")
+        joined_on = None
+        joined_text = record.get("参保日期", "").strip()
+        if joined_text:
+            try:
+                joined_on = date.fromisoformat(joined_text.replace("/", "-")[:10])
+            except ValueError:
+                errors.append(f"第{index}行“参保日期”应为日期，例如2026-03-15。")
         digest = crypto.blind_index(parsed.number)
         if digest in entries:
             errors.append(f"第{index}行“身份证号”与前面的行重复。")
             continue
         entries[digest] = RosterEntry(
             id_hash=digest, id_masked=idnumber.mask(parsed.number), name=name, status=status or "",
-            insured_region=region, category=category or "", account_balance=balance, **flags,
+            insured_region=region, category=category or "", account_balance=balance, joined_on=joined_on, **flags,
         )
     if errors:
         raise RosterInvalid(errors)
@@ -120,7 +128,7 @@ def import_file(filename: str, data: bytes) -> ImportResult:
         update_conflicts=True,
         unique_fields=["id_hash"],
         update_fields=["id_masked", "name", "status", "insured_region", "category", "medical_assistance", "veteran",
-                       "newborn", "account_balance", "updated_at"],
+                       "newborn", "joined_on", "account_balance", "updated_at"],
     )
     return ImportResult(created=len(entries) - len(existing), updated=len(existing))
 
@@ -132,7 +140,7 @@ def template_xlsx() -> bytes:
     sheet = book.active
     sheet.title = "参保名册"
     sheet.append(COLUMNS)
-    sheet.append(["张桂兰", "620602197505201231", "参保缴费正常", "620602", "城乡居民医保", "否", "否", "否", "0.00"])
+    sheet.append(["张桂兰", "620602197505201231", "参保缴费正常", "620602", "城乡居民医保", "否", "否", "否", "0.00", "2024-01-01"])
     for cell in sheet["B"]:
         cell.number_format = "@"  # text, so spreadsheet software keeps all 18 characters
     buffer = io.BytesIO()
