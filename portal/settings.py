@@ -361,6 +361,19 @@ SMS_REGION = os.environ.get("SMS_REGION", "ap-guangzhou")
 SMS_TEMPLATE_IDS = os.environ.get("SMS_TEMPLATE_IDS", "")  # name:id,name:id (approved templates)
 SMS_TIMEOUT_SECONDS = int(os.environ.get("SMS_TIMEOUT_SECONDS", "5"))
 
+# --- The 医疗保障信息平台 (portal/integrations/hsa; README "The medical-insurance platform") ---------
+# Read at call time by portal/integrations/hsa/conf.py, which also lists what production lacks.
+# Outside production empty values fall back to the platform simulator and development SM2 keys.
+HSA_SERVICE_URL = os.environ.get("HSA_SERVICE_URL", "")
+HSA_FIXMEDINS_CODE = os.environ.get("HSA_FIXMEDINS_CODE", "")
+HSA_FIXMEDINS_NAME = os.environ.get("HSA_FIXMEDINS_NAME", "")
+HSA_MDTRTAREA_ADMVS = os.environ.get("HSA_MDTRTAREA_ADMVS", "")
+HSA_RECER_SYS_CODE = os.environ.get("HSA_RECER_SYS_CODE", "")
+HSA_INFVER = os.environ.get("HSA_INFVER", "V1.0")
+HSA_OPTER = os.environ.get("HSA_OPTER", "")
+HSA_OPTER_NAME = os.environ.get("HSA_OPTER_NAME", "")
+HSA_TIMEOUT_SECONDS = float(os.environ.get("HSA_TIMEOUT_SECONDS", "5"))
+
 # --- Payments: WeChat Pay API v3 and Alipay (portal/integrations/payments; README "Payments") ---------
 # Read at call time by portal/integrations/payments/conf.py, which also lists what production lacks.
 # Key material is PEM text in the variable or a file named by <NAME>_FILE. Outside production every
@@ -373,6 +386,8 @@ def _pem(name: str) -> str:
     return Path(path).read_text() if path else os.environ.get(name, "")
 
 
+HSA_PRIVATE_KEY = _pem("HSA_PRIVATE_KEY").strip()  # SM2, 64 hex digits (README "The medical-insurance platform")
+HSA_PLATFORM_PUBLIC_KEY = _pem("HSA_PLATFORM_PUBLIC_KEY").strip()  # SM2, 128 hex digits
 PAYMENT_TIMEOUT_SECONDS = float(os.environ.get("PAYMENT_TIMEOUT_SECONDS", "10"))
 PAYMENT_SIMULATOR_KEY_DIR = Path(os.environ.get("PAYMENT_SIMULATOR_KEY_DIR", BASE_DIR / "var" / "payments-sim"))
 WECHATPAY_BASE_URL = os.environ.get("WECHATPAY_BASE_URL", "")  # https://api.mch.weixin.qq.com

@@ -25,6 +25,7 @@ if settings.SIMULATORS_ENABLED:
     urlpatterns += [
         path("sim/sms/", include("portal.integrations.sms.simulator.urls")),
         path("sim/payments/", include("portal.integrations.payments.simulator.urls")),
+        path("sim/hsa/", include("portal.integrations.hsa.simulator.urls")),
         path("sim/", include("portal.simulators.urls")),
     ]
 

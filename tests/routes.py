@@ -178,6 +178,7 @@ ROUTES: dict[str, Route] = {
     # Tencent Cloud API 3.0 answers a request it cannot authenticate with HTTP 200 and an AuthFailure
     # error in the body (the SDK reads it from there).
     "simulators:identity:api": Route(everyone(), method="POST"),
+    "hsa_simulator:call_service": Route(everyone(), method="POST"),  # answers infcode -1 in the envelope
     # WeChat Pay v3 (every API call must carry the merchant's signature) and Alipay's gateway (whose
     # refusal of an unsigned call is an error_response in a 200, as Alipay answers)
     "payments_simulator:wechatpay_h5": Route(everyone(UNSIGNED), method="POST"),
