@@ -1,53 +1,41 @@
-"""The basic-insurance registry adapter: is this person's basic medical insurance in force, where?
+"""The basic-insurance registry: is this person's basic medical insurance in force, where?
 
 ``lookup(id_number, name)`` and the batched ``lookup_many(people)`` answer with a
-``RegistryAnswer``; ``eligibility(program, answer)`` applies a program's rule. The backend is
-``settings.REGISTRY_BACKEND``:
+``RegistryAnswer``; ``eligibility(program, answer)`` applies a program's rule. The registry is the
+医疗保障信息平台, asked in its signed envelope (``portal.integrations.hsa.persons``: transaction
+``C101``, one request per 500 people; README "The medical-insurance platform"). Outside
+production the platform is its simulator, over HTTP like the real one, answering from the roster
+staff import in the admin (``portal.simulators.models.RosterEntry``). Someone the platform does
+not know is ``not_insured``.
 
-- ``simulator``: the local registry simulator, which reads the roster staff import in the admin
-  (``portal.simulators.models.RosterEntry``, found by blind index). Someone not on the roster is
-  ``not_insured``, as the real registry answers.
-- ``http``: the bureau's registry interface —
+Mapping of the platform's answer: the basic-insurance record (``insutype`` 310 职工 before 390
+居民) gives the status (``psn_insu_stas`` 1 in force, 2 suspended, 4 or none not insured), the
+insured region (``insuplc_admdvs``), the category (310 ``employee``, 390 ``resident``), the join
+date (``psn_insu_date``) and the personal account balance (``balc``); the identity records
+(``idetinfo``) give medical assistance, veteran, newborn and the hardship statuses; the name is
+compared with ``psn_name``; ``famacctinfo`` names the relatives bound for 家庭共济.
 
-  ``POST {REGISTRY_API_URL}/v1/insured/lookup`` with ``{"id_number": ..., "name": ...}`` and
-  ``POST {REGISTRY_API_URL}/v1/insured/lookup-batch`` with
-  ``{"people": [{"id_number", "psn_cert_type", "name"}, ...]}`` (``psn_cert_type``: the 医保
-  document-type code of the number, ``idnumber.cert_type``: 01 resident card, 17 HK/Macao/Taiwan
-  residence permit, 07 foreigners' permanent-residence card)
-  (at most 500 a request). Headers: ``X-App-Key``, ``X-Timestamp`` (Unix seconds), ``X-Nonce``,
-  ``X-Signature`` = hex HMAC-SHA256(``REGISTRY_APP_SECRET``, ``"POST\\n{path}\\n{timestamp}\\n{nonce}\\n{body}"``).
-  Answer: ``{"status": "in_force"|"not_insured"|"suspended", "insured_region": "620602",
-  "category": "employee"|"resident", "medical_assistance": bool, "veteran": bool, "newborn": bool,
-  "name_matches": bool, "account_balance": "123.45"|null, "joined_on": "2026-03-15"|null}`` (batch: ``{"results": [{"id_number", ...}]}``).
-
-A registry that does not answer (connection error, timeout, 5xx, unreadable JSON) raises
-``RegistryUnavailable``: the portal then says "try again" and never sells on a guess.
+A platform that does not answer (connection error, timeout, HTTP error, a signature that does not
+verify, an error ``infcode``, an unreadable or incomplete answer) raises ``RegistryUnavailable``:
+the portal then says "try again" and never sells on a guess.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
-import secrets
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
-
-from django.conf import settings
+from decimal import Decimal
 
 from enrollment import idnumber
-from portal import crypto
+from portal.integrations.hsa import envelope, persons
 
 logger = logging.getLogger(__name__)
 
 IN_FORCE, NOT_INSURED, SUSPENDED = "in_force", "not_insured", "suspended"
 STATUS_TEXT = {IN_FORCE: "参保缴费正常", NOT_INSURED: "未参加基本医疗保险", SUSPENDED: "基本医疗保险暂停参保"}
-BATCH_SIZE = 500
+BATCH_SIZE = persons.BATCH_SIZE
+HARDSHIP_FACTS = ("dibao", "tekun", "monitored")  # enrollment.models.HardshipStatus, besides medical assistance
 
 
 class RegistryUnavailable(Exception):
@@ -66,7 +54,14 @@ class RegistryAnswer:
     newborn: bool = False
     name_matches: bool = True
     account_balance: Decimal | None = None
-    joined_on: date | None = None  # the day the person joined basic insurance (mid-year joiners)
+    joined_on: date | None = None  # joined basic insurance (psn_insu_date)
+    hardship: tuple[str, ...] = ()  # 低保 / 特困 / 防返贫监测 (HardshipStatus values)
+    psn_no: str = ""  # the platform's person number
+    family: frozenset[str] = field(default_factory=frozenset)  # psn_no of relatives bound for 家庭共济
+
+    def binds(self, relative: RegistryAnswer) -> bool:
+        """Whether this person's 家庭共济 binding names ``relative``."""
+        return bool(relative.psn_no) and relative.psn_no in self.family
 
 
 NOT_FOUND = RegistryAnswer(status=NOT_INSURED)
@@ -103,100 +98,40 @@ def lookup(id_number: str, name: str) -> RegistryAnswer:
 
 
 def lookup_many(people: list[tuple[str, str]]) -> dict[str, RegistryAnswer]:
-    """Answers keyed by normalised ID number; batched (one query / one request per 500)."""
+    """Answers keyed by normalised ID number; one platform request per 500 people."""
     normalised = [(idnumber.normalize(number), name) for number, name in people]
-    backend = settings.REGISTRY_BACKEND
     answers: dict[str, RegistryAnswer] = {}
     for start in range(0, len(normalised), BATCH_SIZE):
         batch = normalised[start : start + BATCH_SIZE]
-        if backend == "simulator":
-            answers.update(_simulator(batch))
-        elif backend == "http":
-            answers.update(_http(batch))
-        else:  # pragma: no cover - a settings mistake
-            raise RegistryUnavailable(f"unknown REGISTRY_BACKEND {backend!r}")
+        names = dict(batch)
+        try:
+            found = persons.query([(number, idnumber.cert_type(number), name) for number, name in batch])
+        except (envelope.Unavailable, envelope.PlatformError) as exc:
+            logger.warning("registry unavailable for a batch of %d: %s", len(batch), exc)
+            raise RegistryUnavailable(type(exc).__name__) from exc
+        answers.update({number: _answer(person, names[number]) for number, person in found.items()})
     return answers
 
 
-def _simulator(batch: list[tuple[str, str]]) -> dict[str, RegistryAnswer]:
-    from portal.simulators.models import RosterEntry
-
-    hashes = {crypto.blind_index(number): (number, name) for number, name in batch}
-    found = {entry.id_hash: entry for entry in RosterEntry.objects.filter(id_hash__in=list(hashes))}
-    answers = {}
-    for digest, (number, name) in hashes.items():
-        entry = found.get(digest)
-        if entry is None:
-            answers[number] = NOT_FOUND
-            continue
-        answers[number] = RegistryAnswer(
-            status=entry.status,
-            insured_region=entry.insured_region,
-            category=entry.category,
-            medical_assistance=entry.medical_assistance,
-            veteran=entry.veteran,
-            newborn=entry.newborn,
-            name_matches=entry.name.strip() == name.strip(),
-            account_balance=entry.account_balance,
-            joined_on=entry.joined_on,
-        )
-    return answers
+_STATUS = {persons.INSURED: IN_FORCE, persons.PAUSED: SUSPENDED, persons.ENDED: NOT_INSURED}
+_CATEGORY = {persons.EMPLOYEE_INSUTYPE: "employee", persons.RESIDENT_INSUTYPE: "resident"}
 
 
-def signature(secret: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:
-    message = b"\n".join([b"POST", path.encode(), timestamp.encode(), nonce.encode(), body])
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def _http(batch: list[tuple[str, str]]) -> dict[str, RegistryAnswer]:
-    path = "/v1/insured/lookup-batch"
-    people = [{"id_number": n, "psn_cert_type": idnumber.cert_type(n), "name": name} for n, name in batch]
-    body = json.dumps({"people": people}, ensure_ascii=False).encode()
-    timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
-    request = urllib.request.Request(
-        settings.REGISTRY_API_URL.rstrip("/") + path,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "X-App-Key": settings.REGISTRY_APP_KEY,
-            "X-Timestamp": timestamp,
-            "X-Nonce": nonce,
-            "X-Signature": signature(settings.REGISTRY_APP_SECRET, path, timestamp, nonce, body),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=settings.REGISTRY_TIMEOUT_SECONDS) as response:
-            payload = json.loads(response.read().decode("utf-8"))
-        results = {idnumber.normalize(item["id_number"]): _answer(item) for item in payload["results"]}
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError, KeyError, TypeError,
-            idnumber.IdNumberError) as exc:
-        logger.warning("registry unavailable for a batch of %d: %s", len(batch), type(exc).__name__)
-        raise RegistryUnavailable(type(exc).__name__) from exc
-    missing = [number for number, _ in batch if number not in results]
-    if missing:
-        logger.warning("registry answered without %d of %d people", len(missing), len(batch))
-        raise RegistryUnavailable("incomplete answer")
-    return results
-
-
-def _answer(item: dict) -> RegistryAnswer:
-    status = item["status"]
-    if status not in STATUS_TEXT:
-        raise ValueError(f"unknown status {status!r}")
-    balance = item.get("account_balance")
-    try:
-        balance = None if balance is None else Decimal(str(balance))
-    except InvalidOperation as exc:
-        raise ValueError("bad account_balance") from exc
+def _answer(person: persons.Person, name: str) -> RegistryAnswer:
+    base = person.base()
+    if not person.found or base is None:
+        return NOT_FOUND
     return RegistryAnswer(
-        status=status,
-        insured_region=str(item.get("insured_region", "")),
-        category=str(item.get("category", "")),
-        medical_assistance=bool(item.get("medical_assistance", False)),
-        veteran=bool(item.get("veteran", False)),
-        newborn=bool(item.get("newborn", False)),
-        name_matches=bool(item.get("name_matches", True)),
-        account_balance=balance,
-        joined_on=date.fromisoformat(item["joined_on"]) if item.get("joined_on") else None,
+        status=_STATUS[base.psn_insu_stas],
+        insured_region=base.insuplc_admdvs,
+        category=_CATEGORY.get(base.insutype, ""),
+        medical_assistance="medical_assistance" in person.identities,
+        veteran="veteran" in person.identities,
+        newborn="newborn" in person.identities,
+        name_matches=person.psn_name.strip() == name.strip(),
+        account_balance=base.balc,
+        joined_on=base.psn_insu_date,
+        hardship=tuple(fact for fact in HARDSHIP_FACTS if fact in person.identities),
+        psn_no=person.psn_no,
+        family=person.family,
     )

@@ -337,11 +337,6 @@ RETRY_AFTER_SECONDS = int(os.environ.get("RETRY_AFTER_SECONDS", "30"))
 SIMULATORS_ENABLED = env_bool("SIMULATORS_ENABLED", not PRODUCTION)
 if SIMULATORS_ENABLED:  # the Tencent SDK signs a Host with the simulator's path in it
     MIDDLEWARE.insert(0, "portal.integrations.sms.simulator.middleware.endpoint_host")
-REGISTRY_BACKEND = os.environ.get("REGISTRY_BACKEND", "simulator")  # simulator | http
-REGISTRY_API_URL = os.environ.get("REGISTRY_API_URL", "")
-REGISTRY_APP_KEY = os.environ.get("REGISTRY_APP_KEY", "")
-REGISTRY_APP_SECRET = os.environ.get("REGISTRY_APP_SECRET", "")
-REGISTRY_TIMEOUT_SECONDS = float(os.environ.get("REGISTRY_TIMEOUT_SECONDS", "3"))
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # Where the adapters find the simulators of the outside systems (development and tests only):
 # each adapter's own base URL setting defaults to a path under it; the test suite points it at a

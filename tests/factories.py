@@ -30,8 +30,10 @@ WEIHAI_SPOUSE_ID = make_id("37100219820202124")  # 刘芳
 WEIHAI_FRIEND_ID = make_id("37100219850303125")  # 陈明
 
 
-def roster(id_number, name, status="in_force", region=None, category="resident", balance="0.00", **flags):
+def roster(id_number, name, status="in_force", region=None, category="resident", balance="0.00", family=(), **flags):
+    """A person on the simulated registry's roster; ``family``: the ID numbers bound for 家庭共济."""
     return RosterEntry.objects.create(
+        family_hashes=[crypto.blind_index(number) for number in family],
         id_hash=crypto.blind_index(id_number),
         id_masked=id_number[:6] + "********" + id_number[-4:],
         name=name,

@@ -23,13 +23,17 @@ from portal.tabular import TableInvalid, read_table
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 200_000
-COLUMNS = ["姓名", "身份证号", "参保状态", "参保地区码", "险种", "医疗救助对象", "退役军人", "新生儿", "个人账户余额", "参保日期"]
+COLUMNS = ["姓名", "身份证号", "参保状态", "参保地区码", "险种", "医疗救助对象", "退役军人", "新生儿", "个人账户余额",
+           "参保日期", "困难身份", "家庭共济绑定"]
 REQUIRED = COLUMNS[:5]
 STATUSES = {label: value for value, label in RegistryStatus.choices} | {v: v for v in RegistryStatus.values}
 CATEGORIES = {"职工医保": RosterEntry.EMPLOYEE, "城乡居民医保": RosterEntry.RESIDENT,
               RosterEntry.EMPLOYEE: RosterEntry.EMPLOYEE, RosterEntry.RESIDENT: RosterEntry.RESIDENT}
 YES = {"是", "true", "1", "y", "yes"}
 NO = {"否", "false", "0", "n", "no", ""}
+HARDSHIP = {"低保": "dibao", "低保对象": "dibao", "特困": "tekun", "特困人员": "tekun", "防返贫监测": "monitored",
+            "防返贫监测对象": "monitored"}
+SEPARATORS = re.compile(r"[、,，;；\s]+")
 SCIENTIFIC = re.compile(r"^\d+(\.\d+)?[eE]\+?\d+$")
 
 
@@ -105,13 +109,30 @@ def parse(records: list[dict[str, str]]) -> list[RosterEntry]:
                 joined_on = date.fromisoformat(joined_text.replace("/", "-")[:10])
             except ValueError:
                 errors.append(f"第{index}行“参保日期”应为日期，例如2026-03-15。")
+        hardship = []
+        for label in SEPARATORS.split(record.get("困难身份", "").strip()):
+            if not label:
+                continue
+            if label not in HARDSHIP:
+                errors.append(f"第{index}行“困难身份”只能填写低保对象、特困人员、防返贫监测对象，当前为“{label}”。")
+            elif HARDSHIP[label] not in hardship:
+                hardship.append(HARDSHIP[label])
+        family = []
+        for number in SEPARATORS.split(record.get("家庭共济绑定", "").strip()):
+            if not number:
+                continue
+            try:
+                family.append(crypto.blind_index(idnumber.parse(number).number))
+            except idnumber.IdNumberError as exc:
+                errors.append(f"第{index}行“家庭共济绑定”中的证件号码：{exc.message}。")
         digest = crypto.blind_index(parsed.number)
         if digest in entries:
             errors.append(f"第{index}行“身份证号”与前面的行重复。")
             continue
         entries[digest] = RosterEntry(
             id_hash=digest, id_masked=idnumber.mask(parsed.number), name=name, status=status or "",
-            insured_region=region, category=category or "", account_balance=balance, joined_on=joined_on, **flags,
+            insured_region=region, category=category or "", account_balance=balance, joined_on=joined_on,
+            hardship=hardship, family_hashes=family, **flags,
         )
     if errors:
         raise RosterInvalid(errors)
@@ -128,7 +149,7 @@ def import_file(filename: str, data: bytes) -> ImportResult:
         update_conflicts=True,
         unique_fields=["id_hash"],
         update_fields=["id_masked", "name", "status", "insured_region", "category", "medical_assistance", "veteran",
-                       "newborn", "joined_on", "account_balance", "updated_at"],
+                       "newborn", "joined_on", "account_balance", "hardship", "family_hashes", "updated_at"],
     )
     return ImportResult(created=len(entries) - len(existing), updated=len(existing))
 
@@ -140,9 +161,11 @@ def template_xlsx() -> bytes:
     sheet = book.active
     sheet.title = "参保名册"
     sheet.append(COLUMNS)
-    sheet.append(["张桂兰", "620602197505201231", "参保缴费正常", "620602", "城乡居民医保", "否", "否", "否", "0.00", "2024-01-01"])
-    for cell in sheet["B"]:
-        cell.number_format = "@"  # text, so spreadsheet software keeps all 18 characters
+    sheet.append(["张桂兰", "620602197505201231", "参保缴费正常", "620602", "城乡居民医保", "否", "否", "否", "0.00",
+                  "2024-01-01", "", ""])
+    for column in ("B", "L"):
+        for cell in sheet[column]:
+            cell.number_format = "@"  # text, so spreadsheet software keeps all 18 characters
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -218,8 +218,7 @@ def test_estimator_names_the_bad_field(client, products):
 
 
 def test_when_the_registry_does_not_answer_nothing_is_sold(signed_in, in_window, settings):
-    settings.REGISTRY_BACKEND, settings.REGISTRY_API_URL, settings.REGISTRY_TIMEOUT_SECONDS = (
-        "http", "http://127.0.0.1:1", 1)
+    settings.HSA_SERVICE_URL, settings.HSA_TIMEOUT_SECONDS = "http://127.0.0.1:1/callService", 1
     response = signed_in.post(BUY_URL, people_post(("张桂兰", SELF_ID, "self")))
     assert response.status_code == 422
     assert "请稍后重试" in response.content.decode()

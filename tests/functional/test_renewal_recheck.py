@@ -77,6 +77,6 @@ def test_the_relation_is_carried_over_and_medical_assistance_refreshed(client, w
 def test_no_answer_from_the_registry_charges_nobody_that_day(client, weihai_paid, settings):  # noqa: F811
     opt_in(client, weihai_paid.policies.get(relation="spouse"))
     version = next_weihai_version()
-    settings.REGISTRY_BACKEND, settings.REGISTRY_API_URL = "http", "http://127.0.0.1:1"
+    settings.HSA_SERVICE_URL = "http://127.0.0.1:1/callService"
     assert renewal.renewal_orders_create(version=version) == []
     assert not Order.objects.filter(version=version).exists() and not RenewalRefusal.objects.exists()

@@ -1,13 +1,9 @@
-"""The basic-insurance registry adapter, its simulator, the HTTP interface, and each program's rule."""
+"""The basic-insurance registry asked on the 医疗保障信息平台 (C101 in the signed envelope) over real
+HTTP to the platform simulator, which answers from the roster; and each program's rule."""
 
-import json
-import threading
-import time
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from django.test import override_settings
 
 from enrollment import registry
 from enrollment.models import Program
@@ -44,7 +40,7 @@ def test_a_wrong_name_is_flagged(people):
 
 
 def test_batched_lookups_take_one_query_per_batch(people, django_assert_num_queries):
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(1):  # the simulator's, over HTTP on the shared connection
         answers = registry.lookup_many([(SELF_ID, "张桂兰"), (MOTHER_ID, "李秀英"), (UNINSURED_ID, "钱七")])
     assert {k: a.status for k, a in answers.items()} == {
         SELF_ID: "in_force", MOTHER_ID: "suspended", UNINSURED_ID: "not_insured"}
@@ -70,81 +66,110 @@ def test_each_programs_eligibility_rule(people, program, id_number, name, code):
     assert verdict.message
 
 
-class FakeRegistry(BaseHTTPRequestHandler):
-    """The bureau's registry as this project's adapter expects it: checks the signature."""
+def test_the_answer_carries_join_date_hardship_and_family_binding(people):
+    from datetime import date
 
-    mode = "ok"
-    seen: list = []
-    sent: list = []
+    from portal.simulators.models import RosterEntry
 
-    def do_POST(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        expected = registry.signature("registry-secret", self.path, self.headers["X-Timestamp"],
-                                      self.headers["X-Nonce"], body)
-        FakeRegistry.seen.append((self.path, self.headers["X-App-Key"], self.headers["X-Signature"] == expected))
-        if self.mode == "slow":
-            time.sleep(1.5)
-        if self.mode == "error":
-            self.send_response(500)
-            self.end_headers()
-            return
-        people = json.loads(body)["people"]
-        FakeRegistry.sent.extend(people)
-        results = [{"id_number": p["id_number"], "status": "in_force", "insured_region": "371002",
-                    "category": "employee", "medical_assistance": True, "name_matches": True,
-                    "account_balance": "88.80"} for p in people]
-        payload = b"not json" if self.mode == "garbage" else json.dumps({"results": results}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
+    RosterEntry.objects.filter(name="王建国").update(joined_on=date(2025, 3, 1), hardship=["dibao", "monitored"])
+    spouse = make_id("37100219800101002")
+    roster(spouse, "刘芳", region="371002")
+    RosterEntry.objects.filter(name="王建国").update(
+        family_hashes=[RosterEntry.objects.get(name="刘芳").id_hash])
+    answers = registry.lookup_many([(WEIHAI_ID, "王建国"), (spouse, "刘芳"), (JINAN_ID, "高新")])
+    payer = answers[WEIHAI_ID]
+    assert (payer.joined_on, payer.hardship, payer.category) == (date(2025, 3, 1), ("dibao", "monitored"), "employee")
+    assert payer.binds(answers[spouse]) and not payer.binds(answers[JINAN_ID]) and not answers[spouse].binds(payer)
+    assert answers[spouse].account_balance is None  # 城乡居民 have no personal account
+    assert registry.lookup(NEWBORN_ID, "姜宝宝").newborn
 
 
 @pytest.fixture
-def fake_registry():
-    server = HTTPServer(("127.0.0.1", 0), FakeRegistry)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    FakeRegistry.seen = []
-    FakeRegistry.sent = []
-    with override_settings(REGISTRY_BACKEND="http", REGISTRY_API_URL=f"http://127.0.0.1:{server.server_port}",
-                           REGISTRY_APP_KEY="portal", REGISTRY_APP_SECRET="registry-secret",
-                           REGISTRY_TIMEOUT_SECONDS=1):
-        yield FakeRegistry
-    server.shutdown()
+def platform(monkeypatch):
+    """The simulator's C101 handler, observed (and replaceable) per test."""
+    from portal.integrations.hsa.simulator import transactions
+
+    seen = []
+    real = transactions.HANDLERS["C101"]
+
+    def observed(input, message):
+        seen.append((message["infno"], input))
+        return platform.answer(input, message) if platform.answer else real(input, message)
+
+    platform.answer = None
+    platform.real = real
+    platform.seen = seen
+    monkeypatch.setitem(transactions.HANDLERS, "C101", observed)
+    return platform
 
 
-def test_the_http_adapter_signs_its_request_and_reads_the_answer(fake_registry):
-    fake_registry.mode = "ok"
-    answer = registry.lookup(WEIHAI_ID, "王建国")
-    assert (answer.status, answer.insured_region, answer.medical_assistance) == ("in_force", "371002", True)
-    assert answer.account_balance == Decimal("88.80")
-    assert fake_registry.seen == [("/v1/insured/lookup-batch", "portal", True)]
+def test_one_signed_request_per_batch_of_500(people, platform):
+    many = [(make_id(f"37100219900101{n:03d}"), f"居民{n}") for n in range(501)]
+    answers = registry.lookup_many([(SELF_ID, "张桂兰"), *many])
+    assert len(answers) == 502 and answers[SELF_ID].status == "in_force"
+    assert [len(input["data"]) for _, input in platform.seen] == [500, 2]
 
 
-@pytest.mark.parametrize("mode", ["error", "garbage", "slow"])
-def test_a_registry_that_does_not_answer_properly_is_unavailable(fake_registry, mode):
-    fake_registry.mode = mode
+def test_each_number_goes_with_its_document_type(people, platform):
+    registry.lookup_many([(WEIHAI_ID, "王建国"), ("830000199201300022", "林美玲"), ("937840199001010017", "JOHN SMITH")])
+    sent = platform.seen[0][1]["data"]
+    assert sorted((p["certno"], p["psn_cert_type"]) for p in sent) == sorted([
+        ("830000199201300022", "17"), (WEIHAI_ID, "01"), ("937840199001010017", "07")])
+
+
+def _drop_one(input, message):
+    output = platform.real(input, message)
+    output["psninfo"].pop()
+    return output
+
+
+def _bad_status(input, message):
+    output = platform.real(input, message)
+    output["psninfo"][0]["insuinfo"][0]["psn_insu_stas"] = "9"
+    return output
+
+
+def _refuse(input, message):
+    from portal.integrations.hsa.simulator.transactions import Refused
+
+    raise Refused("系统维护中")
+
+
+@pytest.mark.parametrize("answer", [_drop_one, _bad_status, _refuse])
+def test_an_incomplete_unreadable_or_error_answer_is_unavailable(people, platform, answer):
+    platform.answer = answer
     with pytest.raises(registry.RegistryUnavailable) as exc:
-        registry.lookup(WEIHAI_ID, "王建国")
+        registry.lookup_many([(SELF_ID, "张桂兰"), (WEIHAI_ID, "王建国")])
     assert "请稍后重试" in str(exc.value)
 
 
-def test_an_unreachable_registry_is_unavailable():
-    with override_settings(REGISTRY_BACKEND="http", REGISTRY_API_URL="http://127.0.0.1:1"), pytest.raises(
-        registry.RegistryUnavailable
-    ):
+def test_an_answer_signed_with_another_key_is_unavailable(people, settings):
+    from portal.integrations.hsa import sm
+
+    settings.HSA_PLATFORM_PUBLIC_KEY = sm.public_key_of(sm.new_private_key())
+    with pytest.raises(registry.RegistryUnavailable):
+        registry.lookup(SELF_ID, "张桂兰")
+
+
+def test_an_unreachable_registry_is_unavailable(settings):
+    settings.HSA_SERVICE_URL, settings.HSA_TIMEOUT_SECONDS = "http://127.0.0.1:1/callService", 1
+    with pytest.raises(registry.RegistryUnavailable):
         registry.lookup(WEIHAI_ID, "王建国")
 
 
-def test_each_number_goes_with_its_document_type(fake_registry):
-    fake_registry.mode = "ok"
-    registry.lookup_many([(WEIHAI_ID, "王建国"), ("830000199201300022", "林美玲"), ("937840199001010017", "JOHN SMITH")])
-    assert sorted((p["id_number"], p["psn_cert_type"]) for p in fake_registry.sent) == sorted([
-        ("830000199201300022", "17"), (WEIHAI_ID, "01"), ("937840199001010017", "07")])
+def test_a_registry_that_does_not_answer_in_time_is_unavailable(settings):
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    settings.HSA_SERVICE_URL = f"http://127.0.0.1:{listener.getsockname()[1]}/callService"
+    settings.HSA_TIMEOUT_SECONDS = 0.5
+    try:
+        with pytest.raises(registry.RegistryUnavailable):
+            registry.lookup(WEIHAI_ID, "王建国")
+    finally:
+        listener.close()
 
 
 @pytest.mark.parametrize(("number", "name"), [("830000199201300022", "林美玲"), ("810000199001010019", "陈家明"),

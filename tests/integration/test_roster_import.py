@@ -88,3 +88,22 @@ def test_the_roster_is_searched_by_a_full_id_through_the_blind_index(admin_clien
     page = admin_client.get(reverse("admin:simulators_rosterentry_changelist") + f"?q={MOTHER_ID}").content.decode()
     assert "李秀英" in page and "张桂兰" not in page
     assert MOTHER_ID[:6] + "********" + MOTHER_ID[-4:] in page  # the row shows the masked form
+
+
+def test_join_date_hardship_and_family_binding_are_imported_and_checked(admin_client):
+    from datetime import date
+
+    from portal import crypto
+
+    header = HEADER + ",参保日期,困难身份,家庭共济绑定"
+    rows = [f"张桂兰,{SELF_ID},参保缴费正常,620602,城乡居民医保,否,否,否,0.00,2025-03-01,低保对象、防返贫监测,",
+            f"李秀英,{MOTHER_ID},参保缴费正常,620602,职工医保,否,否,否,12.50,,,{SELF_ID}"]
+    assert upload(admin_client, "roster.csv", "\n".join([header, *rows]).encode()).status_code == 302
+    self_entry, mother = RosterEntry.objects.get(name="张桂兰"), RosterEntry.objects.get(name="李秀英")
+    assert (self_entry.joined_on, self_entry.hardship) == (date(2025, 3, 1), ["dibao", "monitored"])
+    assert mother.family_hashes == [crypto.blind_index(SELF_ID)] and mother.joined_on is None
+    bad = [f"张桂兰,{SELF_ID},参保缴费正常,620602,城乡居民医保,否,否,否,0.00,2025-13-01,富裕,{SELF_ID[:-1]}0"]
+    response = upload(admin_client, "roster.csv", "\n".join([header, *bad]).encode())
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert "“参保日期”" in page and "“困难身份”" in page and "“家庭共济绑定”" in page
