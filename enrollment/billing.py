@@ -25,7 +25,8 @@ from django.utils import timezone
 
 from enrollment import cover
 from enrollment.models import (
-    CLOSE_RELATIONS,
+    Consent,
+    ConsentText,
     Order,
     Payment,
     PaymentMethod,
@@ -50,12 +51,10 @@ class PaymentRefused(Exception):
 
 
 def _personal_account():
-    """The Weihai personal-account adapter (interim: the payment simulator answers in-process until
-    the medical-insurance platform package ``portal/integrations/hsa/`` provides the real one;
-    replacing this function's body is the whole change)."""
-    from portal.integrations.payments.simulator.personal_account import InterimAdapter
+    """The Weihai personal-account adapter: the 医疗保障信息平台's account transactions."""
+    from portal.integrations.hsa.account import PersonalAccount
 
-    return InterimAdapter()
+    return PersonalAccount()
 
 
 def adapter(provider: str):
@@ -88,8 +87,44 @@ def _settle(payment: Payment, trade: payments.Trade) -> str:
     return "paying" if trade.state == "USERPAYING" else "pending"
 
 
+def _personal_account_payer(order: Order) -> dict:
+    """Issue 16: only a 职工 payer with a personal account, for himself and the relatives his
+    家庭共济 binding names (both asked of the registry now). The adapter's payer arguments."""
+    from enrollment import idnumber, registry
+
+    payer = order.resident.person
+    if payer is None:
+        raise PaymentRefused("payer_not_employee", "请先完成实名认证，再用本人的医保个人账户支付。")
+    insured = list(order.policies.select_related("person"))
+    people = [(payer.id_number, payer.name)] + [(p.person.id_number, p.person.name) for p in insured]
+    try:
+        answers = registry.lookup_many(people)
+    except registry.RegistryUnavailable as exc:
+        raise PaymentRefused("registry_unavailable", str(exc)) from None
+    own = idnumber.normalize(payer.id_number)
+    answer = answers[own]
+    if answer.status != registry.IN_FORCE or answer.category != "employee" or answer.account_balance is None:
+        raise PaymentRefused(
+            "payer_not_employee",
+            "医保个人账户只能由参加职工基本医疗保险、有个人账户的投保人使用（城乡居民医保没有个人账户），请选择微信支付或支付宝。")
+    psn_nos = []
+    for policy in insured:
+        number = idnumber.normalize(policy.person.id_number)
+        if number != own and not answer.binds(answers[number]):
+            raise PaymentRefused(
+                "not_family_bound",
+                f"{policy.person.name}不在您的医保家庭共济绑定范围内，不能用您的个人账户缴费；"
+                "请先到医保经办机构办理家庭共济绑定，或选择微信支付、支付宝。")
+        psn_nos.append(answers[number].psn_no)
+    return {"payer_id_number": own, "payer_cert_type": idnumber.cert_type(own), "payer_name": payer.name,
+            "payer_psn_no": answer.psn_no, "insured_psn_nos": psn_nos}
+
+
+ACCOUNT_REFUSALS = {"NOT_ENOUGH": "balance_insufficient", "NO_ACCOUNT": "payer_not_employee"}
+
+
 def payment_start(*, order: Order, method: str, channel: str = "wechatpay", return_url: str | None = None,
-                  client_ip: str = "") -> Payment:
+                  client_ip: str = "", consent: bool = False) -> Payment:
     """The open payment attempt of a pending order (a new one, or the one already open on the same
     channel, with a fresh payment link); the payer goes to ``payment.pay_url`` and comes back to
     ``return_url``. Serialised per order by the order's row lock."""
@@ -100,6 +135,14 @@ def payment_start(*, order: Order, method: str, channel: str = "wechatpay", retu
     provider = PERSONAL_ACCOUNT if method == PaymentMethod.PERSONAL_ACCOUNT else channel
     base = settings.PUBLIC_BASE_URL.rstrip("/")
     paid_meanwhile = False
+    payer = None
+    if method == PaymentMethod.PERSONAL_ACCOUNT:
+        if not order.version.program.personal_account_payment:
+            raise PaymentRefused("method_not_offered", f"{order.version.program}不支持医保个人账户支付。")
+        if not consent:
+            raise PaymentRefused("consent_required", "请先阅读并同意《医保个人账户支付授权》，再用医保个人账户支付。")
+        if order.status == Order.PENDING:
+            payer = _personal_account_payer(order)
     with transaction.atomic():
         order = Order.objects.select_for_update(of=("self",)).select_related("version__program", "resident__person").get(
             pk=order.pk)
@@ -107,16 +150,6 @@ def payment_start(*, order: Order, method: str, channel: str = "wechatpay", retu
             raise PaymentRefused("order_not_pending", f"订单{order.get_status_display()}，不能支付。")
         if order.expires_at <= timezone.now():
             raise PaymentRefused("order_expired", "订单已超过支付时限，请重新投保。")
-        payer = None
-        if method == PaymentMethod.PERSONAL_ACCOUNT:
-            if not order.version.program.personal_account_payment:
-                raise PaymentRefused("method_not_offered", f"{order.version.program}不支持医保个人账户支付。")
-            relations = set(order.policies.values_list("relation", flat=True))
-            if not relations <= set(CLOSE_RELATIONS):
-                raise PaymentRefused(
-                    "relation_not_allowed", "医保个人账户只能为本人及配偶、父母、子女支付，请为其他人员选择在线支付。"
-                )
-            payer = order.resident.person.id_number
         open_attempt = order.payments.filter(status=Payment.CREATED).first()
         if open_attempt is not None:
             try:
@@ -149,21 +182,27 @@ def payment_start(*, order: Order, method: str, channel: str = "wechatpay", retu
 def _payment_open(*, order, provider, method, open_attempt, payer, client_ip, return_url) -> Payment:
     """Place the order with the provider (again, for a reused attempt: a fresh payment link)."""
     out_trade_no = open_attempt.out_trade_no if open_attempt else f"{order.number}P{order.payment_attempts}"
-    kwargs = {"payer_id_number": payer} if payer else {}
+    kwargs, consent = dict(payer or {}), None
+    if payer:  # the personal account: the consent is recorded for this payment and sent with it
+        text = ConsentText.objects.filter(kind=ConsentText.PERSONAL_ACCOUNT).latest()
+        consent = Consent.objects.create(person=order.resident.person, text=text, given_by=order.resident,
+                                         ip_address=client_ip or None)
+        kwargs.update(auth_text=f"{text.kind}:{text.version}", auth_time=consent.given_at)
     try:
         created = adapter(provider).create(
             out_trade_no=out_trade_no, amount=order.amount, description=_description(order),
             notify_url=_notify_url(provider), client_ip=client_ip, expires_at=order.expires_at,
             return_url=return_url, **kwargs,
         )
-    except payments.ProviderError as exc:
-        raise PaymentRefused("provider_unavailable", exc.message) from None
+    except payments.ProviderError as exc:  # the whole transaction rolls back: a refusal changes nothing
+        raise PaymentRefused(ACCOUNT_REFUSALS.get(exc.code, "provider_unavailable") if payer else "provider_unavailable",
+                             exc.message) from None
     if open_attempt is not None:
         Payment.objects.filter(pk=open_attempt.pk).update(pay_url=created.pay_url)
         open_attempt.pay_url = created.pay_url
         return open_attempt
     return Payment.objects.create(order=order, provider=provider, method=method, out_trade_no=out_trade_no,
-                                  amount=order.amount, pay_url=created.pay_url)
+                                  amount=order.amount, pay_url=created.pay_url, consent=consent)
 
 
 # --- applying a provider's transaction once ----------------------------------------------------

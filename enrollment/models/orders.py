@@ -197,6 +197,9 @@ class Payment(models.Model):
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     succeeded_at = models.DateTimeField("成功时间", null=True, blank=True)
     closed_at = models.DateTimeField("结束时间", null=True, blank=True)
+    # 医保个人账户: the payer's 医保个人账户支付授权 given for this payment (issue 16)
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                verbose_name="支付授权")
 
     class Meta:
         verbose_name = verbose_name_plural = "支付"

@@ -58,6 +58,7 @@ def order_pay(request, number):
             channel=request.POST.get("channel", "wechatpay"),
             return_url=request.build_absolute_uri(reverse("enrollment:order_return", args=[order.number])),
             client_ip=request.META.get("REMOTE_ADDR", ""),
+            consent=request.POST.get("personal_account_consent") == "1",
         )
     except billing.PaymentRefused as refused:
         order.refresh_from_db()

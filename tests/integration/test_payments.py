@@ -342,48 +342,155 @@ def test_reconciliation_reads_only_what_can_still_change(wuwei):
     assert queries_of_a_run() == before
 
 
-# --- the Weihai personal account (interim path, see billing._personal_account) -------------------
+# --- the Weihai 医保个人账户 on the 医疗保障信息平台 (portal/integrations/hsa/account.py) -------------
 
 
 @pytest.fixture
 def weihai(products):
-    roster(WEIHAI_ID, "王建国", category="employee", balance="500.00")
+    roster(WEIHAI_ID, "王建国", category="employee", balance="500.00", family=[WEIHAI_SPOUSE_ID])
     roster(WEIHAI_SPOUSE_ID, "刘芳")
     roster(WEIHAI_FRIEND_ID, "陈明")
     return make_resident(phone="13900000009", name="王建国", id_number=WEIHAI_ID)
 
 
-def test_weihai_personal_account_pays_for_self_and_spouse(weihai):
+def _account_pay(order, **kwargs):
+    return billing.payment_start(order=order, method="personal_account", consent=True, **kwargs)
+
+
+def _balance(name="王建国"):
+    return RosterEntry.objects.get(name=name).account_balance
+
+
+def test_weihai_personal_account_pays_for_self_and_the_bound_spouse(weihai):
+    from portal.simulators.models import AccountTrade
+
     with time_machine.travel(WEIHAI_WINDOW, tick=True):
         order = pending_order(weihai, ("王建国", WEIHAI_ID, "self"), ("刘芳", WEIHAI_SPOUSE_ID, "spouse"),
                               product="weihai-2025", plan="standard")
-        payment, _ = paid_on_provider(order, method="personal_account")
+        payment = _account_pay(order)
         assert billing.order_refresh(order=order) == "applied"
-    assert payment.provider == "medical_account"
-    assert RosterEntry.objects.get(name="王建国").account_balance == Decimal("500.00") - order.amount
+    order.refresh_from_db()
+    assert order.status == Order.PAID and payment.provider == "medical_account"
+    assert _balance() == Decimal("500.00") - order.amount
+    trade = AccountTrade.objects.get(out_trade_no=payment.out_trade_no)
+    assert Payment.objects.get(pk=payment.pk).transaction_id == trade.trade_no and trade.amount == order.amount
 
 
-def test_personal_account_refuses_someone_who_is_not_a_close_relative(weihai):
+def test_the_consent_is_recorded_with_each_payment_and_sent_to_the_platform(weihai):
+    from enrollment.models import Consent, ConsentText
+    from portal.simulators.models import AccountTrade
+
     with time_machine.travel(WEIHAI_WINDOW, tick=True):
-        order = pending_order(weihai, ("陈明", WEIHAI_FRIEND_ID, "other"), product="weihai-2025", plan="standard")
+        order = pending_order(weihai, product="weihai-2025", plan="standard")
         with pytest.raises(billing.PaymentRefused) as refused:
             billing.payment_start(order=order, method="personal_account")
-    assert refused.value.code == "relation_not_allowed"
-    assert not Payment.objects.exists()
+        assert refused.value.code == "consent_required" and not Payment.objects.exists()
+        payment = _account_pay(order, client_ip="10.0.0.8")
+    consent = Payment.objects.get(pk=payment.pk).consent
+    assert consent.text.kind == ConsentText.PERSONAL_ACCOUNT and consent.text.title == "医保个人账户支付授权"
+    assert (consent.person, consent.given_by, consent.ip_address) == (weihai.person, weihai, "10.0.0.8")
+    assert Consent.objects.filter(text__kind=ConsentText.PERSONAL_ACCOUNT).count() == 1
+    assert AccountTrade.objects.get().auth_text == f"personal_account:{consent.text.version}"
+
+
+def test_a_resident_category_payer_has_no_personal_account(weihai):
+    RosterEntry.objects.filter(name="王建国").update(category="resident")
+    with time_machine.travel(WEIHAI_WINDOW, tick=True):
+        order = pending_order(weihai, product="weihai-2025", plan="standard")
+        with pytest.raises(billing.PaymentRefused) as refused:
+            _account_pay(order)
+    assert refused.value.code == "payer_not_employee" and "城乡居民" in refused.value.message
+    assert not Payment.objects.exists() and _balance() == Decimal("500.00")
+
+
+def test_a_relative_outside_the_family_binding_is_refused_even_if_declared_a_spouse(weihai):
+    with time_machine.travel(WEIHAI_WINDOW, tick=True):
+        order = pending_order(weihai, ("王建国", WEIHAI_ID, "self"), ("陈明", WEIHAI_FRIEND_ID, "spouse"),
+                              product="weihai-2025", plan="standard")
+        with pytest.raises(billing.PaymentRefused) as refused:
+            _account_pay(order)
+    assert refused.value.code == "not_family_bound" and "陈明" in refused.value.message
+    assert not Payment.objects.exists() and _balance() == Decimal("500.00")
+
+
+def test_a_relative_named_by_the_binding_may_be_paid_for_whatever_the_declared_relation(weihai):
+    RosterEntry.objects.filter(name="王建国").update(
+        family_hashes=[RosterEntry.objects.get(name="陈明").id_hash])
+    with time_machine.travel(WEIHAI_WINDOW, tick=True):
+        order = pending_order(weihai, ("陈明", WEIHAI_FRIEND_ID, "other"), product="weihai-2025", plan="standard")
+        _account_pay(order)
+        assert billing.order_refresh(order=order) == "applied"
 
 
 def test_personal_account_is_weihai_only(order):
     with pytest.raises(billing.PaymentRefused) as refused:
-        billing.payment_start(order=order, method="personal_account")
+        billing.payment_start(order=order, method="personal_account", consent=True)
     assert refused.value.code == "method_not_offered"
 
 
-def test_an_insufficient_personal_account_balance_is_refused_on_the_cashier(client, weihai):
+def test_an_insufficient_balance_is_refused_by_the_payment_and_changes_nothing(weihai):
+    from portal.simulators.models import AccountTrade
+
     RosterEntry.objects.filter(name="王建国").update(account_balance=Decimal("10.00"))
     with time_machine.travel(WEIHAI_WINDOW, tick=True):
         order = pending_order(weihai, product="weihai-2025", plan="standard")
-        payment = billing.payment_start(order=order, method="personal_account")
-        trade = SimTrade.objects.get(out_trade_no=payment.out_trade_no)
-        response = client.post(reverse("payments_simulator:cashier", args=[trade.transaction_id]), {"action": "pay"})
-    assert response.status_code == 422 and "余额不足" in response.content.decode()
-    assert SimTrade.objects.get(pk=trade.pk).state == SimTrade.NOTPAY
+        with pytest.raises(billing.PaymentRefused) as refused:
+            _account_pay(order)
+    assert refused.value.code == "balance_insufficient" and "余额不足" in refused.value.message
+    assert _balance() == Decimal("10.00") and not AccountTrade.objects.exists()
+    assert not Payment.objects.exists() and Order.objects.get(pk=order.pk).status == Order.PENDING
+    from enrollment.models import Consent
+
+    assert not Consent.objects.filter(text__kind="personal_account").exists()
+
+
+def test_the_payment_page_asks_for_the_consent_and_shows_a_refusal(client, weihai):
+    RosterEntry.objects.filter(name="王建国").update(account_balance=Decimal("10.00"))
+    client.force_login(weihai.user)
+    with time_machine.travel(WEIHAI_WINDOW, tick=True):
+        order = pending_order(weihai, product="weihai-2025", plan="standard")
+        page = client.get(reverse("enrollment:order_detail", args=[order.number])).content.decode()
+        assert 'name="personal_account_consent"' in page and "医保个人账户支付授权" in page
+        url = reverse("enrollment:order_pay", args=[order.number])
+        unconsented = client.post(url, {"method": "personal_account"})
+        assert unconsented.status_code == 422 and "医保个人账户支付授权" in unconsented.content.decode()
+        short = client.post(url, {"method": "personal_account", "personal_account_consent": "1"})
+        assert short.status_code == 422 and "余额不足" in short.content.decode()
+    assert not Payment.objects.exists() and _balance() == Decimal("10.00")
+
+
+def test_a_refund_goes_back_to_the_personal_account_once(weihai):
+    with time_machine.travel(WEIHAI_WINDOW, tick=True):
+        order = pending_order(weihai, product="weihai-2025", plan="standard")
+        payment = _account_pay(order)
+        billing.order_refresh(order=order)
+        payment.refresh_from_db()
+        refund = billing._refund_payment(payment, reason="测试退费")
+        assert refund.status == Refund.SUCCEEDED
+        billing._refund_submit(refund)  # asked again (a retry): credited once
+    assert _balance() == Decimal("500.00")
+    assert billing.adapter("medical_account").query(payment.out_trade_no).state == "REFUND"
+
+
+def test_a_lost_answer_is_repaired_by_asking_again_without_a_second_debit(weihai, monkeypatch):
+    from portal.integrations.hsa import envelope
+
+    real = envelope.call
+    lost = []
+
+    def answer_lost(infno, input, **fields):
+        result = real(infno, input, **fields)
+        if infno == "C201" and not lost:
+            lost.append(result)
+            raise envelope.Unavailable("TimeoutError")
+        return result
+
+    monkeypatch.setattr(envelope, "call", answer_lost)
+    with time_machine.travel(WEIHAI_WINDOW, tick=True):
+        order = pending_order(weihai, product="weihai-2025", plan="standard")
+        with pytest.raises(billing.PaymentRefused) as refused:
+            _account_pay(order)
+        assert refused.value.code == "provider_unavailable" and not Payment.objects.exists()
+        _account_pay(order)  # the same out_trade_no: the platform answers the trade it made
+        assert billing.order_refresh(order=order) == "applied"
+    assert _balance() == Decimal("500.00") - order.amount

@@ -185,10 +185,6 @@ def trade_pay(*, transaction_id: str) -> SimTrade:
         return trade
     if trade.state != SimTrade.NOTPAY:
         raise ProviderError("ORDER_CLOSED", "订单已关闭，不能支付")
-    if trade.channel == Channel.MEDICAL_ACCOUNT:
-        from portal.integrations.payments.simulator import personal_account
-
-        personal_account.debit(trade)
     trade.state, trade.state_desc, trade.paid_at = SimTrade.SUCCESS, "支付成功", timezone.now()
     trade.save(update_fields=["state", "state_desc", "paid_at"])
     _notify_paid(trade)
@@ -246,10 +242,6 @@ def refund_create(*, channel: str, merchant: str, out_trade_no: str, out_refund_
     if amount <= 0 or refunded + amount > trade.total:
         raise ProviderError("NOT_ENOUGH" if channel == Channel.WECHATPAY else "REFUND_AMT_NOT_EQUAL_TOTAL",
                             "退款金额超过可退金额", 403 if channel == Channel.WECHATPAY else 400)
-    if trade.channel == Channel.MEDICAL_ACCOUNT:
-        from portal.integrations.payments.simulator import personal_account
-
-        personal_account.credit(trade, amount)
     trade.state = SimTrade.REFUND
     trade.save(update_fields=["state"])
     sync = channel != Channel.WECHATPAY
