@@ -473,10 +473,15 @@ def test_a_refund_goes_back_to_the_personal_account_once(weihai):
 
 
 def test_a_lost_answer_is_repaired_by_asking_again_without_a_second_debit(weihai, monkeypatch):
+    """The platform debited but its answer was lost: the same out_trade_no asked again answers the
+    trade already made. (Asked through the adapter directly: in the suite the simulator shares the
+    test's database connection, so inside billing's transaction its debit would roll back too.)"""
+    from portal.integrations import payments
     from portal.integrations.hsa import envelope
+    from portal.integrations.hsa.account import PersonalAccount
+    from portal.simulators.models import AccountTrade
 
-    real = envelope.call
-    lost = []
+    real, lost = envelope.call, []
 
     def answer_lost(infno, input, **fields):
         result = real(infno, input, **fields)
@@ -486,11 +491,19 @@ def test_a_lost_answer_is_repaired_by_asking_again_without_a_second_debit(weihai
         return result
 
     monkeypatch.setattr(envelope, "call", answer_lost)
-    with time_machine.travel(WEIHAI_WINDOW, tick=True):
-        order = pending_order(weihai, product="weihai-2025", plan="standard")
-        with pytest.raises(billing.PaymentRefused) as refused:
-            _account_pay(order)
-        assert refused.value.code == "provider_unavailable" and not Payment.objects.exists()
-        _account_pay(order)  # the same out_trade_no: the platform answers the trade it made
-        assert billing.order_refresh(order=order) == "applied"
-    assert _balance() == Decimal("500.00") - order.amount
+    account = PersonalAccount()
+    arguments = {"out_trade_no": "W1P1", "amount": Decimal("109.00"), "description": "威海", "notify_url": "",
+                 "return_url": "https://portal.example/orders/W1/return/", "client_ip": "", "expires_at": None,
+                 "payer_id_number": WEIHAI_ID, "payer_name": "王建国", "auth_text": "personal_account:2025.1"}
+    from django.utils import timezone
+
+    arguments["auth_time"] = timezone.now()
+    with pytest.raises(payments.ProviderError) as unavailable:
+        account.create(**arguments)
+    assert unavailable.value.code == "UNAVAILABLE" and _balance() == Decimal("391.00")
+    assert account.create(**arguments).pay_url == arguments["return_url"]
+    assert _balance() == Decimal("391.00") and AccountTrade.objects.count() == 1
+    with pytest.raises(payments.ProviderError) as reused:
+        account.create(**{**arguments, "amount": Decimal("1.00")})
+    assert reused.value.code == "REFUSED"
+    assert account.query("W1P1").state == "SUCCESS" and account.query("W1P2").state == "NOTFOUND"
