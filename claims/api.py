@@ -27,7 +27,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from claims import services
+from claims import platform_api, services
 from claims.models import SettlementSource
 from portal import crypto
 
@@ -107,6 +107,7 @@ def openapi(request):
 
 urlpatterns = [
     path("openapi.json", openapi, name="openapi"),
+    path("hsa/callService", platform_api.call_service, name="hsa_call_service"),
     path("settlements", settlements, name="settlements"),
     path("settlements/<str:settlement_id>/reversal", reversal, name="settlement_reversal"),
 ]

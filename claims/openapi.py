@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document of the settlement intake API, served at ``/api/v1/openapi.json``."""
 
+from claims.rules import setlinfo
 from claims.rules.records import AMOUNT_KEYS
 
 MONEY = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,2})?$", "description": "元，最多两位小数（字符串，不用浮点数）"}
@@ -54,6 +55,56 @@ RECORD = {
 }
 
 
+SETLINFO = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": [*setlinfo.REQUIRED_TEXT, *setlinfo.REQUIRED_AMOUNTS, "diseinfo"],
+    "properties": {
+        **{key: {"type": "string", "description": setlinfo.LABELS.get(key, key)}
+           for key in (*setlinfo.REQUIRED_TEXT, *setlinfo.OPTIONAL_TEXT)},
+        **{key: {"type": ["string", "integer"], "pattern": MONEY["pattern"],
+                 "description": setlinfo.LABELS.get(key, key) + "（元，最多两位小数，不用浮点数）"}
+           for key in (*setlinfo.REQUIRED_AMOUNTS, *setlinfo.OPTIONAL_AMOUNTS)},
+        "med_type": {"enum": sorted({**setlinfo.INPATIENT_MED_TYPES, **setlinfo.OUTPATIENT_MED_TYPES}),
+                     "description": "医疗类别：21/22/23/24/52 为住院，11/12/13/14/41/51 为门诊"},
+        "hosp_lv": {"enum": sorted(setlinfo.HOSP_LV), "description": "医院等级：01–04 三级，05–07 二级，08–11 一级"},
+        "setl_time": {"type": "string", "description": "结算时间 yyyy-MM-dd HH:mm:ss（北京时间）"},
+        "diseinfo": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["diag_code"],
+                                                              "properties": {"diag_code": {"type": "string"}}}},
+    },
+}
+ENVELOPE = {
+    "type": "object",
+    "required": ["infno", "msgid", "mdtrtarea_admvs", "recer_sys_code", "cainfo", "signtype", "infver", "opter_type",
+                 "opter", "opter_name", "inf_time", "fixmedins_code", "input"],
+    "properties": {
+        "infno": {"enum": ["C301", "2208"], "description": "C301 结算信息推送；2208 结算撤销"},
+        "msgid": {"type": "string", "minLength": 30, "maxLength": 30},
+        "fixmedins_code": {"type": "string", "description": "发送方（登记为结算数据来源的接入密钥编号）"},
+        "inf_time": {"type": "string", "description": "yyyy-MM-dd HH:mm:ss，与服务器时间相差不超过5分钟"},
+        "signtype": {"const": "SM2"},
+        "cainfo": {"type": "string", "description": "SM2(SM3) 签名，hex(r||s)，签名原文为去掉 cainfo 的报文（键排序的紧凑 JSON）"},
+        "input": {"oneOf": [
+            {"type": "object", "required": ["setlinfo"], "properties": {
+                "setlinfo": {"type": "array", "minItems": 1, "maxItems": 1000, "items": SETLINFO}}},
+            {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["setl_id"],
+                "properties": {"setl_id": {"type": "string"}, "mdtrt_id": {"type": "string"},
+                               "psn_no": {"type": "string"}}}}},
+        ]},
+    },
+}
+ANSWER = {
+    "type": "object",
+    "properties": {
+        "infcode": {"type": "integer", "description": "0 成功；-1 失败（err_msg 指明字段）"},
+        "err_msg": {"type": "string"}, "inf_refmsgid": {"type": "string"}, "signtype": {"const": "SM2"},
+        "cainfo": {"type": "string", "description": "承保公司私钥的 SM2(SM3) 签名"},
+        "output": {"type": "object", "description": "C301：counts 与逐条 results（index、setl_id、status、errors）；"
+                                                      "2208：setl_id 与 status"},
+    },
+}
+
+
 def document(base_url: str) -> dict:
     return {
         "openapi": "3.1.0",
@@ -79,6 +130,20 @@ def document(base_url: str) -> dict:
                             "content": {"application/json": {"schema": ERROR}}},
                     "413": {"description": "超过1000条", "content": {"application/json": {"schema": ERROR}}},
                 },
+            }},
+            "/hsa/callService": {"post": {
+                "summary": "医疗保障信息平台报文：C301 推送结算信息（setlinfo），2208 结算撤销",
+                "description": (
+                    "按医疗保障信息平台接口规范的报文信封（infno、msgid、mdtrtarea_admvs、insuplc_admdvs、recer_sys_code、"
+                    "infver、opter_type、opter、opter_name、inf_time、signtype、cainfo、input），平台私钥 SM2(SM3) 签名，"
+                    "应答同样签名（infcode、err_msg、output）。拒绝一律 HTTP 200、infcode -1。结算信息经 "
+                    "claims.rules.setlinfo 换算为本接口的结算单：total=medfee_sumamt；critical_illness_paid=hifmi_pay；"
+                    "medical_assistance_paid=maf_pay；base_fund_paid=其余各项基金（hifp_pay+cvlserv_pay+hifes_pay+hifob_pay+oth_pay）；"
+                    "out_of_catalog=fulamt_ownpay_amt+overlmt_selfpay−hvy_ion_amt；heavy_ion=hvy_ion_amt（扩展）；"
+                    "in_catalog_self_pay=psn_part_amt−fulamt_ownpay_amt−overlmt_selfpay。基金合计、总额=基金+个人负担、"
+                    "符合政策范围金额须相符，否则按字段拒绝。"),
+                "requestBody": {"required": True, "content": {"application/json": {"schema": ENVELOPE}}},
+                "responses": {"200": {"description": "签名的应答报文", "content": {"application/json": {"schema": ANSWER}}}},
             }},
             "/settlements/{settlement_id}/reversal": {"post": {
                 "summary": "冲正一张结算单（不附替代记录）；保单年度重新计算，差额记为调整",

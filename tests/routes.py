@@ -171,6 +171,7 @@ ROUTES: dict[str, Route] = {
     # The settlement intake API: signed by the sending system, never by a session
     "claims_api:openapi": Route(everyone()),
     "claims_api:settlements": Route(everyone(UNSIGNED), method="POST"),
+    "claims_api:hsa_call_service": Route(everyone(), method="POST"),  # the platform's way: infcode -1, HTTP 200
     "claims_api:settlement_reversal": Route(everyone(UNSIGNED), args=lambda w: ["S-NONE"], method="POST"),
     # Simulators of the outside systems (development and tests only; never routed in production)
     "sms_simulator:outbox": Route(everyone()),

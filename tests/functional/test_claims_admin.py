@@ -207,6 +207,8 @@ def test_two_batches_made_at_once_never_take_the_same_claim(products):
 def test_the_openapi_document_describes_the_intake_api(client):
     document = client.get("/api/v1/openapi.json").json()
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {"/settlements", "/settlements/{settlement_id}/reversal"}
+    assert set(document["paths"]) >= {"/settlements", "/settlements/{settlement_id}/reversal", "/hsa/callService"}
+    platform = document["paths"]["/hsa/callService"]["post"]
+    assert "medfee_sumamt" in platform["description"] and "2208" in platform["summary"]
     parameters = {p["name"] for p in document["paths"]["/settlements"]["post"]["parameters"]}
     assert parameters == {"X-Key-Id", "X-Timestamp", "X-Nonce", "X-Signature"}

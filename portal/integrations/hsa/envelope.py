@@ -153,12 +153,14 @@ def new_msgid(code: str, at: datetime | None = None) -> str:
 
 
 def request(infno: str, input: dict, *, insuplc_admdvs: str = "", mdtrtarea_admvs: str = "",
-            opter_type: str = "2", opter: str = "", opter_name: str = "", at: datetime | None = None) -> dict:
-    """An unsigned request envelope with the settings' sender fields."""
+            opter_type: str = "2", opter: str = "", opter_name: str = "", at: datetime | None = None,
+            fixmedins_code: str = "", fixmedins_name: str = "") -> dict:
+    """An unsigned request envelope with the settings' sender fields (or another sender's)."""
     at = at or now()
+    code = fixmedins_code or conf.fixmedins_code()
     return {
         "infno": infno,
-        "msgid": new_msgid(conf.fixmedins_code(), at),
+        "msgid": new_msgid(code, at),
         "mdtrtarea_admvs": mdtrtarea_admvs or conf.mdtrtarea_admvs(),
         "insuplc_admdvs": insuplc_admdvs,
         "recer_sys_code": conf.recer_sys_code(),
@@ -171,8 +173,8 @@ def request(infno: str, input: dict, *, insuplc_admdvs: str = "", mdtrtarea_admv
         "opter": opter or conf.opter(),
         "opter_name": opter_name or conf.opter_name(),
         "inf_time": at.strftime(TIME_FORMAT),
-        "fixmedins_code": conf.fixmedins_code(),
-        "fixmedins_name": conf.fixmedins_name(),
+        "fixmedins_code": code,
+        "fixmedins_name": fixmedins_name or conf.fixmedins_name(),
         "sign_no": "",
         "input": input,
     }
