@@ -45,8 +45,8 @@ def test_pushed_settlements_are_mapped_matched_and_answered_per_record(feed):
 
 def test_the_same_record_again_is_accepted_once_and_changed_content_is_a_conflict(feed):
     push("C301", {"setlinfo": [record("S1")]}, sender=SENDER)
-    again = push("C301", {"setlinfo": [record("S1"), record("S1", hifp_pay="19000.00", fund_pay_sumamt="25000.00",
-                                                              psn_part_amt="38000.00")]}, sender=SENDER)
+    again = push("C301", {"setlinfo": [record("S1"), record("S1", hifp_pay="19000.00", fund_pay_sumamt="26000.00",
+                                                              psn_part_amt="37000.00")]}, sender=SENDER)
     assert [r["status"] for r in again["output"]["results"]] == ["accepted", "conflict"]
     assert Settlement.objects.filter(settlement_id="S1").count() == 1
 
