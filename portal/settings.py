@@ -84,7 +84,7 @@ BLIND_INDEX_KEY = (
 )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.staff.apps.StaffAdminConfig",  # django.contrib.admin on a site that requires the second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -96,7 +96,12 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "portal",
+    "portal.staff",
     "portal.simulators",
     "portal.integrations.sms",
     "portal.integrations.sms.simulator",
@@ -116,6 +121,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "portal.staff.sessions.SessionLimitsMiddleware",
+    "portal.staff.otp.StaffSecondFactorMiddleware",
+    "portal.staff.access.AccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -244,7 +253,25 @@ AUTH_PASSWORD_VALIDATORS = [
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+# Also across usernames: this many failures from one address lock it (portal/staff/axes.py).
+AXES_IP_FAILURE_LIMIT = int(os.environ.get("AXES_IP_FAILURE_LIMIT", "20"))
+AXES_HANDLER = "portal.staff.axes.AddressAwareCacheHandler"
+
+# Staff access (README "Staff access"): a second factor for every staff account, session limits.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "惠民保管理后台")
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
+# Passkeys: the site's host name and origin (default: PUBLIC_BASE_URL's). Outside production the
+# helper also accepts the host a request came to (localhost, the test server).
+_public = urlsplit(os.environ.get("PUBLIC_BASE_URL", "http://localhost:8000"))
+OTP_WEBAUTHN_RP_ID = os.environ.get("OTP_WEBAUTHN_RP_ID", _public.hostname if PRODUCTION else "localhost")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
+    "OTP_WEBAUTHN_ALLOWED_ORIGINS", f"{_public.scheme}://{_public.netloc}" if PRODUCTION else "http://localhost:8000")
+OTP_WEBAUTHN_HELPER_CLASS = "portal.staff.otp.WebAuthnHelper"
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False  # a passkey is the second factor, never the only one
+SESSION_ABSOLUTE_SECONDS = int(os.environ.get("SESSION_ABSOLUTE_SECONDS", str(12 * 3600)))
+STAFF_SESSION_IDLE_SECONDS = int(os.environ.get("STAFF_SESSION_IDLE_SECONDS", str(15 * 60)))
+RESIDENT_SESSION_IDLE_SECONDS = int(os.environ.get("RESIDENT_SESSION_IDLE_SECONDS", str(30 * 60)))
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -1,12 +1,9 @@
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin  # the site is portal.staff.otp.StaffAdminSite
 from django.urls import include, path
 
 from portal import views
-
-admin.site.site_header = "惠民保管理后台"
-admin.site.site_title = "惠民保管理后台"
-admin.site.index_title = "管理"
+from portal.staff import urls as staff_urls
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +12,8 @@ urlpatterns = [
     path("health/", views.Readiness.as_view(), name="health"),
     path("health/live/", views.liveness, name="health_live"),
     path("admin/", admin.site.urls),
+    path("staff/second-factor/", include("portal.staff.urls")),
+    path("staff/passkeys/", include((staff_urls.webauthn_patterns, "otp_webauthn"))),
     path("api/v1/", include(("claims.api", "claims_api"))),
     path("claims/", include("claims.views")),
     path("", include("supervision.views")),

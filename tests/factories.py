@@ -140,15 +140,55 @@ def staff_user(username="reviewer", *groups, superuser=False):
 
     from claims import roles as claims_roles
     from enrollment import roles as enrollment_roles
+    from portal.staff import roles as staff_roles
     from supervision import roles as supervision_roles
 
     claims_roles.ensure()  # a transactional test empties the tables the migrations filled
     supervision_roles.ensure()
     enrollment_roles.ensure()
+    staff_roles.ensure()
     user = User.objects.create_user(username=username, password="staff-pass-2025", is_staff=True,
                                     is_superuser=superuser)
     user.groups.set(Group.objects.filter(name__in=groups))
     return user
+
+
+def totp_device(user):
+    """The staff member's confirmed authenticator (made with a random key on first use)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="身份验证器", confirmed=True)
+
+
+def totp_code(device) -> str:
+    """The code an authenticator app shows now for ``device`` (computed from its key, as the app does)."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    return f"{totp.token():0{device.digits}d}"
+
+
+def pass_second_factor(page, device):
+    """In a browser on the second-factor page: type the authenticator's current code."""
+    page.wait_for_selector("#id_token")
+    page.fill("#id_token", totp_code(device))
+    page.click("#otp-form button[type=submit]")
+
+
+def login_as(client, user):
+    """``client.force_login``; a staff account's session is also marked as having passed the second
+    factor with its authenticator (as after the second-factor page)."""
+    client.force_login(user)
+    if user.is_staff:
+        from django_otp import DEVICE_ID_SESSION_KEY
+
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = totp_device(user).persistent_id
+        session.save()
 
 
 def sold_policy(slug: str, name: str, id_number: str, *, number: str, channel: str = "self",

@@ -148,6 +148,18 @@ ROUTES: dict[str, Route] = {
     "enrollment:list_pay": Route(only(OPERATOR), args=lambda w: [w.paid_list.number], method="POST",
                                  data=lambda w: {"method": "online"}),
     "enrollment:order_receipt": Route(only(OPERATOR), args=lambda w: [w.org_order.number]),
+    # The staff second factor (portal/staff): the step after the password, enrolment, devices, passkeys
+    "staff_otp:verify": Route(staff_only(*STAFF), page=True),
+    "staff_otp:setup": Route(staff_only(*STAFF), page=True),
+    "staff_otp:devices": Route(staff_only(*STAFF), page=True),
+    "otp_webauthn:credential-registration-begin": Route({"default": DENIED, **{s: OK for s in STAFF}}, method="POST"),
+    "otp_webauthn:credential-registration-complete": Route({"default": DENIED, **{s: OK for s in STAFF}},
+                                                           method="POST"),
+    "otp_webauthn:credential-authentication-begin": Route({"default": DENIED, **{s: OK for s in STAFF}},
+                                                          method="POST"),
+    "otp_webauthn:credential-authentication-complete": Route(
+        {"default": DENIED, **{s: OK for s in STAFF}}, method="POST"),
+    "otp_webauthn:js-i18n-catalog": Route(everyone()),
     # The service-point counter (staff)
     "enrollment:counter_home": Route(staff_only(COUNTER, SUPERUSER), page=True),
     "enrollment:counter_shift_open": Route(staff_only(COUNTER, SUPERUSER), method="POST",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pghistory
 from django.db import models
 from django.db.models import Q
 
@@ -13,6 +14,7 @@ from enrollment.models.organizations import Organization
 from enrollment.models.products import Program
 
 
+@pghistory.track()
 class CharityFund(models.Model):
     """A program's charity fund (Weihai 爱心基金). ``balance`` is the sum of its entries; it is
     changed only under a row lock and a database check keeps it from going below zero."""
@@ -29,6 +31,7 @@ class CharityFund(models.Model):
         return self.name
 
 
+@pghistory.track()
 class FundEntry(models.Model):
     """Append-only: a donation (positive) or an allocation to a resident's policy (negative)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pghistory
 from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField, transition
@@ -35,6 +36,7 @@ class PaymentMethod(models.TextChoices):
     COUNTER_CARD = "counter_card", "柜面刷卡"
 
 
+@pghistory.track()
 class Order(models.Model):
     """Who pays, how much, for which policies. Unpaid orders expire after 30 minutes."""
 
@@ -101,6 +103,7 @@ class Order(models.Model):
         pass
 
 
+@pghistory.track()
 class Policy(models.Model):
     """One Person under one ProductVersion and Plan. At most one live policy per person and year."""
 
@@ -170,6 +173,7 @@ class Policy(models.Model):
         pass
 
 
+@pghistory.track()
 class Payment(models.Model):
     """One attempt with one provider. The provider's transaction id is applied once (invariant 2);
     an order has at most one open attempt (a partial unique constraint)."""
@@ -213,6 +217,7 @@ class Payment(models.Model):
         return self.out_trade_no
 
 
+@pghistory.track()
 class Refund(models.Model):
     """A refund asked of the provider: ``processing`` until the provider reports it done."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pghistory
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
@@ -17,6 +18,7 @@ from portal.storage import private_storage
 # --- Organizations, campaigns, beneficiary lists, the charity fund --------------------------------
 
 
+@pghistory.track()
 class Organization(models.Model):
     """An employer, collective, department, charity or mass organization that buys for others.
     Identified by its unified social credit code; staff approve it before it may buy."""

@@ -1,11 +1,14 @@
 """The bureau's viewer signs in, reads the dashboard, and picks another program year: the figures
 swap in place (htmx), the chart is drawn without any script from elsewhere, and no person shows."""
 
+from base64 import b32decode
+
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from enrollment.models import ProductVersion
 from supervision.models import DistrictPopulation
-from tests.factories import make_id, sold_policy, staff_user
+from tests.factories import make_id, sold_policy, staff_user, totp_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,6 +29,12 @@ def test_the_bureau_filters_the_dashboard(phone, figures):
     phone.get_by_label("用户名").fill("bureau")
     phone.get_by_label("密码").fill("staff-pass-2025")
     phone.get_by_role("button", name="登录").click()
+    # First sign-in: enrol an authenticator from the key shown beside the QR code, keep the recovery codes.
+    secret = phone.locator("#otp-secret").inner_text().replace(" ", "")
+    phone.get_by_label("动态验证码或恢复码").fill(totp_code(TOTPDevice(key=b32decode(secret).hex())))
+    phone.get_by_role("button", name="完成绑定").click()
+    assert phone.locator("#recovery-codes li").count() == 10
+    phone.get_by_role("link", name="我已保存恢复码，继续").click()
 
     phone.get_by_role("heading", name="监管看板").wait_for()
     wuwei = ProductVersion.objects.get(slug="wuwei-2025")

@@ -9,10 +9,12 @@ from tests.factories import (
     SELF_ID,
     active_policy,
     make_resident,
+    pass_second_factor,
     roster,
     settlement_record,
     settlement_source,
     staff_user,
+    totp_device,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,7 +26,7 @@ def test_a_reviewer_corrects_a_pre_existing_flag_and_sees_the_adjustment(browser
     services.settlement_receive(source=settlement_source(), record=settlement_record("WW-H620600001-2025-000123"))
     services.policy_year_recompute(policy_id=policy.pk)
     claim = Claim.objects.get()
-    staff_user("reviewer", "理赔审核员")
+    authenticator = totp_device(staff_user("reviewer", "理赔审核员"))
 
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", base_url=live_server.url)
     page = context.new_page()
@@ -32,6 +34,8 @@ def test_a_reviewer_corrects_a_pre_existing_flag_and_sees_the_adjustment(browser
     page.fill("#id_username", "reviewer")
     page.fill("#id_password", "staff-pass-2025")
     page.click("input[type=submit]")
+    pass_second_factor(page, authenticator)
+    page.wait_for_url("**/admin/")
     page.goto("/admin/claims/claim/")
     page.fill("#searchbar", SELF_ID[:6] + "********" + SELF_ID[-4:])  # search by the masked ID
     page.keyboard.press("Enter")

@@ -11,7 +11,7 @@ from django.utils import timezone
 from enrollment import services
 from enrollment.models import CounterEnrollment, Policy, ProductVersion, Program, ServicePoint
 from portal.integrations.sms.simulator.models import SmsMessage
-from tests.factories import SELF_ID, roster, staff_user
+from tests.factories import SELF_ID, pass_second_factor, roster, staff_user, totp_device
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = "13812345678"
@@ -35,7 +35,7 @@ def on_sale(products):
 def test_counter_staff_enroll_a_resident_who_later_finds_the_policy(browser, live_server, on_sale, tmp_path,
                                                                     settings):
     settings.PRIVATE_MEDIA_ROOT = tmp_path
-    staff_user("counter", "柜面经办")
+    authenticator = totp_device(staff_user("counter", "柜面经办"))
     consent = tmp_path / "授权书.pdf"
     consent.write_bytes(PDF)
 
@@ -45,6 +45,7 @@ def test_counter_staff_enroll_a_resident_who_later_finds_the_policy(browser, liv
     page.fill("#id_username", "counter")
     page.fill("#id_password", "staff-pass-2025")
     page.click("input[type=submit]")
+    pass_second_factor(page, authenticator)
     page.get_by_role("heading", name="开班").wait_for()
     page.get_by_label("服务网点").select_option(label="凉州区服务网点")
     page.get_by_role("button", name="开班").click()

@@ -11,7 +11,7 @@ from django.urls import reverse
 from enrollment import accounts
 from enrollment.models import Resident, SmsCode
 from portal.integrations.sms.simulator.models import SmsMessage
-from tests.factories import make_resident
+from tests.factories import login_as, make_resident
 
 pytestmark = pytest.mark.django_db
 PHONE = "13812345678"
@@ -156,7 +156,7 @@ def test_thirty_wrong_codes_from_one_address_lock_it_out():
 @pytest.fixture
 def signed_in_unbound(client, products):
     resident = make_resident(phone=PHONE, id_number=None)
-    client.force_login(resident.user)
+    login_as(client, resident.user)
     return resident
 
 

@@ -27,6 +27,7 @@ from tests.factories import (
     WEIHAI_ID,
     WEIHAI_SPOUSE_ID,
     active_policy,
+    login_as,
     make_resident,
     roster,
 )
@@ -57,7 +58,7 @@ def owner(products):
 
 def signed_in(resident) -> Client:
     client = Client()
-    client.force_login(resident.user)
+    login_as(client, resident.user)
     return client
 
 

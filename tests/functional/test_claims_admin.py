@@ -14,6 +14,7 @@ from claims.models import Claim, PayoutBatch, PayoutItem, Settlement
 from tests.factories import (
     SELF_ID,
     active_policy,
+    login_as,
     make_resident,
     roster,
     settlement_record,
@@ -44,7 +45,7 @@ def computed(source, policy, *records):
 
 
 def signed_in(client, *groups, username="reviewer"):
-    client.force_login(staff_user(username, *groups))
+    login_as(client, staff_user(username, *groups))
     return client
 
 
@@ -146,7 +147,7 @@ def test_a_payment_batch_is_exported_paid_and_reconciled(client, source, policy)
         "=S2", settled="2025-10-10T09:00:00+08:00", admission="2025-10-01"))
     approver = staff_user("approver", "理赔复核人")
     services.claim_approve(claim_id=claims["=S2"].pk, user=approver)  # 11,800.00 was held for review
-    client.force_login(approver)
+    login_as(client, approver)
     client.post("/admin/claims/payoutbatch/create/", {"program": policy.version.program_id})
     batch = PayoutBatch.objects.get()
     assert batch.total == Decimal("17200.00") and batch.items.count() == 2

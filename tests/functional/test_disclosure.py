@@ -32,6 +32,7 @@ from tests.factories import (
     SELF_ID,
     UNINSURED_ID,
     active_policy,
+    login_as,
     make_id,
     make_resident,
     roster,
@@ -73,7 +74,7 @@ def people(products):
 def buyer(people):
     resident = make_resident()
     client = Client()
-    client.force_login(resident.user)
+    login_as(client, resident.user)
     return client, resident
 
 
@@ -105,7 +106,7 @@ def test_the_live_check_tells_another_person_only_a_category(buyer, name, id_num
 def test_the_person_himself_is_told_why(people):
     himself = make_resident(phone="13600000001", name="赵六", id_number=LANZHOU_ID)
     client = Client()
-    client.force_login(himself.user)
+    login_as(client, himself.user)
     page = check(client, "赵六", LANZHOU_ID, relation="self", index=0)
     assert "620105" in page and "不在范围内" in page
 
@@ -169,7 +170,7 @@ def test_the_list_report_and_its_xlsx_reveal_only_the_categories(employer):
                            organization=organization)
     lists.list_validate(list_id=beneficiaries.pk)
     client = Client()
-    client.force_login(manager.user)
+    login_as(client, manager.user)
     page = client.get(reverse("enrollment:list_detail", args=[beneficiaries.number])).content.decode()
     assert not [word for word in DETAIL_WORDS if word in page]
     report = client.get(reverse("enrollment:list_report", args=[beneficiaries.number]))
@@ -219,7 +220,7 @@ def test_the_dashboard_screen_suppresses_cells_of_one_to_four(products):
     DistrictPopulation.objects.create(program=version.program, year=2025, region_code="620602", name="凉州区", eligible=60)
     DistrictPopulation.objects.create(program=version.program, year=2025, region_code="620621", name="民勤县", eligible=20)
     client = Client()
-    client.force_login(staff_user("bureau", "医保局监管"))
+    login_as(client, staff_user("bureau", "医保局监管"))
     page = client.get(reverse("supervision:dashboard"), {"version": version.pk}).content.decode()
     assert 'data-figure="凉州区">6<' in page and "10.00%" in page
     assert 'data-figure="民勤县">&lt;5<' in page and 'aria-label="民勤县 &lt;5人"' in page
@@ -231,7 +232,7 @@ def test_inviting_a_member_answers_the_same_whether_or_not_the_number_has_an_acc
     organization, manager = employer
     make_resident(phone="13600000003", name="张桂兰", id_number=SELF_ID)
     client = Client()
-    client.force_login(manager.user)
+    login_as(client, manager.user)
     answers = []
     for phone in ("13600000003", "13600000004"):  # an account, and a number never seen
         with django_capture_on_commit_callbacks(execute=True):
@@ -248,7 +249,7 @@ def test_inviting_a_member_answers_the_same_whether_or_not_the_number_has_an_acc
     # The number that had no account signs up later and finds the invitation waiting.
     newcomer = make_resident(phone="13600000004", name="郑新人", id_number=make_id("62060219850505123"))
     invited = Client()
-    invited.force_login(newcomer.user)
+    login_as(invited, newcomer.user)
     home = invited.get(reverse("enrollment:org_home")).content.decode()
     assert "武威市示例建材有限公司邀请您成为经办人" in home
     invitation = organizations.invitations_for(newcomer).get()
@@ -257,6 +258,6 @@ def test_inviting_a_member_answers_the_same_whether_or_not_the_number_has_an_acc
     assert OrganizationMember.objects.filter(organization=organization, resident=newcomer, role="operator").exists()
     # Someone else cannot answer it.
     stranger = Client()
-    stranger.force_login(make_resident(phone="13600000005", name="赵六", id_number=LANZHOU_ID).user)
+    login_as(stranger, make_resident(phone="13600000005", name="赵六", id_number=LANZHOU_ID).user)
     assert stranger.post(reverse("enrollment:invitation_answer", args=[invitation.pk]),
                          {"answer": "accept"}).status_code == 404

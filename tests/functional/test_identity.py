@@ -23,6 +23,7 @@ from tests.factories import (
     UNINSURED_ID,
     active_policy,
     carrier_line,
+    login_as,
     make_resident,
     roster,
     staff_user,
@@ -45,7 +46,7 @@ def registry(products):
 def signed_in(phone: str) -> tuple[Client, Resident]:
     resident = make_resident(phone=phone, id_number=None)
     client = Client()
-    client.force_login(resident.user)
+    login_as(client, resident.user)
     return client, resident
 
 
@@ -117,7 +118,7 @@ def test_a_service_that_does_not_answer_changes_nothing(registry):
 def test_an_account_cannot_be_rebound_to_someone_else(registry):
     resident = make_resident(phone=OWNER_PHONE)
     client = Client()
-    client.force_login(resident.user)
+    login_as(client, resident.user)
     response = bind(client, "李秀英", MOTHER_ID)
     assert response.status_code == 422 and "不能更换为他人" in response.content.decode()
     assert not VerificationAttempt.objects.exists()
@@ -189,7 +190,7 @@ def test_an_appeal_with_an_id_photo_is_decided_by_customer_service(registry, dja
 
     service = staff_user("service", "客服")
     desk = Client()
-    desk.force_login(service)
+    login_as(desk, service)
     page = desk.get(reverse("admin:enrollment_identityappeal_change", args=[appeal.pk])).content.decode()
     assert appeal.number in page and SELF_ID not in page and str(squatter) in page
     photo = desk.get(reverse("admin:enrollment_identityappeal_photo", args=[appeal.pk]))
@@ -217,7 +218,7 @@ def test_only_customer_service_decides_appeals(registry, settings, tmp_path):
     appeal = identity.appeal_open(resident=owner, name="张桂兰", id_number=SELF_ID,
                                   photo=SimpleUploadedFile("id.jpg", JPEG, "image/jpeg"))
     reviewer = Client()
-    reviewer.force_login(staff_user("reviewer", "理赔审核员"))
+    login_as(reviewer, staff_user("reviewer", "理赔审核员"))
     assert reviewer.post(reverse("admin:enrollment_identityappeal_decide", args=[appeal.pk]),
                          {"decision": "approve"}).status_code == 403
     assert reviewer.get(reverse("admin:enrollment_identityappeal_photo", args=[appeal.pk])).status_code == 403

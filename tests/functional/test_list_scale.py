@@ -16,7 +16,7 @@ from django.urls import reverse
 from enrollment import lists
 from enrollment.models import BeneficiaryList, BeneficiaryRow, Order, Plan, Policy
 from portal import crypto
-from tests.factories import make_id, staff_user
+from tests.factories import login_as, make_id, staff_user
 from tests.functional.test_organizations import _window, employer, manager  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -64,9 +64,9 @@ def _count_everything(client, admin_client, beneficiaries) -> dict[str, int]:
 
 
 def test_list_pages_reports_and_exports_take_the_same_queries_at_10_and_1000_rows(client, manager, employer):  # noqa: F811
-    client.force_login(manager.user)
+    login_as(client, manager.user)
     admin_client = type(client)()
-    admin_client.force_login(staff_user("admin", superuser=True))
+    login_as(admin_client, staff_user("admin", superuser=True))
     small, large = _list(employer, manager, 10), _list(employer, manager, 1000)
 
     assert _count_everything(client, admin_client, small) == _count_everything(client, admin_client, large)
@@ -101,7 +101,7 @@ def test_list_pages_reports_and_exports_take_the_same_queries_at_10_and_1000_row
 
 def test_a_confirm_the_task_refuses_puts_the_list_back_with_the_reason(client, manager, employer):  # noqa: F811
     beneficiaries = _list(employer, manager, 10)
-    client.force_login(manager.user)
+    login_as(client, manager.user)
     client.post(reverse("enrollment:list_confirm", args=[beneficiaries.number]), {"declared": "1"})
     import time_machine
 

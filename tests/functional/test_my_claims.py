@@ -12,6 +12,7 @@ from tests.factories import (
     MOTHER_ID,
     SELF_ID,
     active_policy,
+    login_as,
     make_resident,
     roster,
     settlement_record,
@@ -41,7 +42,7 @@ def family(products):
 
 
 def test_my_claims_explains_each_payout_and_the_year(client, family):
-    client.force_login(family.user)
+    login_as(client, family.user)
     html = client.get("/claims/").content.decode()
     assert "赔付 5400.00 元" in html and "S-SELF" in html
     assert "医保目录内住院医疗费用" in html  # the Chinese explanation of the line
@@ -50,14 +51,14 @@ def test_my_claims_explains_each_payout_and_the_year(client, family):
 
 
 def test_a_guardian_sees_a_minor_childs_claims_but_not_an_adult_parents(client, family):
-    client.force_login(family.user)
+    login_as(client, family.user)
     html = client.get("/claims/").content.decode()
     assert "S-CHILD" in html and "S-MOTHER" not in html
 
 
 def test_the_insured_adult_sees_her_own_claims(client, family):
     mother = make_resident(phone="13800000002", name="李秀英", id_number=MOTHER_ID)
-    client.force_login(mother.user)
+    login_as(client, mother.user)
     html = client.get("/claims/").content.decode()
     assert "S-MOTHER" in html and "S-SELF" not in html
 
@@ -66,7 +67,7 @@ def test_an_adjustment_is_explained_to_the_resident(client, family):
     claim = Claim.objects.get(settlement__settlement_id="S-SELF")
     services.settlement_correct(settlement_id=claim.settlement_id, user=staff_user("r", "理赔审核员"),
                                 pre_existing=True, reason="既往症核实")
-    client.force_login(family.user)
+    login_as(client, family.user)
     html = client.get("/claims/").content.decode()
     assert "调整 -1800.00 元" in html and "既往症核实" in html
 
@@ -74,7 +75,7 @@ def test_an_adjustment_is_explained_to_the_resident(client, family):
 def test_an_out_of_region_claim_is_submitted_keyed_in_and_computed(client, family, settings, tmp_path,
                                                                     django_capture_on_commit_callbacks):
     settings.PRIVATE_MEDIA_ROOT = tmp_path
-    client.force_login(family.user)
+    login_as(client, family.user)
     policy = family.orders.get().policies.get(person__name="张桂兰")
     response = client.post("/claims/submit/", {
         "policy": policy.pk, "hospital_name": "北京协和医院", "admission_date": "2025-11-01",
@@ -88,7 +89,7 @@ def test_an_out_of_region_claim_is_submitted_keyed_in_and_computed(client, famil
     assert all(path.is_relative_to(tmp_path) and path.exists() for path in stored)  # private, not under MEDIA_ROOT
 
     staff = staff_user("keyer", "理赔审核员")
-    client.force_login(staff)
+    login_as(client, staff)
     with django_capture_on_commit_callbacks() as enqueued:
         response = client.post(f"/admin/claims/claimsubmission/{submission.pk}/key/", {
             "hospital_code": "H110000001", "hospital_level": "3", "designated": "on", "visit_type": "inpatient",
@@ -105,7 +106,7 @@ def test_an_out_of_region_claim_is_submitted_keyed_in_and_computed(client, famil
 
 
 def test_uploads_are_checked_by_content_and_size(client, family):
-    client.force_login(family.user)
+    login_as(client, family.user)
     policy = family.orders.get().policies.get(person__name="张桂兰")
     response = client.post("/claims/submit/", {
         "policy": policy.pk, "hospital_name": "北京协和医院", "admission_date": "2025-11-01",
@@ -121,7 +122,7 @@ def test_uploads_are_checked_by_content_and_size(client, family):
 
 def test_documents_are_only_served_to_their_owner(client, family, settings, tmp_path):
     settings.PRIVATE_MEDIA_ROOT = tmp_path
-    client.force_login(family.user)
+    login_as(client, family.user)
     policy = family.orders.get().policies.get(person__name="张桂兰")
     client.post("/claims/submit/", {"policy": policy.pk, "hospital_name": "北京协和医院", "admission_date": "2025-11-01",
                                     "documents": [SimpleUploadedFile("a.pdf", PDF, "application/pdf")]})
@@ -129,7 +130,7 @@ def test_documents_are_only_served_to_their_owner(client, family, settings, tmp_
     url = f"/claims/submissions/{submission.number}/documents/{submission.documents.get().pk}/"
     assert client.get(url).status_code == 200
     stranger = make_resident(phone="13900000009", name="李秀英", id_number=MOTHER_ID)
-    client.force_login(stranger.user)
+    login_as(client, stranger.user)
     assert client.get(url).status_code == 404
 
 
@@ -139,7 +140,7 @@ def test_a_dispute_opened_from_my_claims_names_the_claim_and_only_a_claim_she_ma
 
     own = Claim.objects.get(settlement__settlement_id="S-SELF")
     mothers = Claim.objects.get(settlement__settlement_id="S-MOTHER")
-    client.force_login(family.user)
+    login_as(client, family.user)
     assert f"/service/?kind=dispute&amp;claim={own.pk}" in client.get("/claims/").content.decode()
     form = client.get("/service/", {"kind": "dispute", "claim": own.pk}).content.decode()
     assert f'<option value="{own.pk}" selected>' in form and '<option value="dispute" selected>' in form

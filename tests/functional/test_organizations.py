@@ -26,6 +26,7 @@ from tests.factories import (
     MOTHER_ID,
     SELF_ID,
     add_member,
+    login_as,
     make_id,
     make_resident,
     pay_on_provider,
@@ -75,7 +76,7 @@ def csv_upload(rows, name="名单.csv"):
 
 
 def test_registering_an_organization_shows_it_pending(client, manager):
-    client.force_login(manager.user)
+    login_as(client, manager.user)
     response = client.post(reverse("enrollment:org_register"), {
         "name": "凉州区总工会", "credit_code": "81620602MC1234567X", "kind": "trade_union", "contact_name": "王",
         "contact_phone": "0935-1"})
@@ -89,7 +90,7 @@ def test_registering_an_organization_shows_it_pending(client, manager):
 
 
 def test_upload_progress_fix_confirm_pay_and_receipt(client, manager, employer):
-    client.force_login(manager.user)
+    login_as(client, manager.user)
     response = client.post(f"{reverse('enrollment:list_new')}?org={employer.pk}", {
         "plan": Plan.objects.get(version__slug="wuwei-2025", code="basic").pk,
         "file": csv_upload([("赵一", WORKER_A, "13700000001"), ("钱二", "6.20602E+17", ""),
@@ -143,7 +144,7 @@ def test_upload_progress_fix_confirm_pay_and_receipt(client, manager, employer):
 
 
 def test_a_bad_file_gets_a_clear_answer_and_changes_nothing(client, manager, employer):
-    client.force_login(manager.user)
+    login_as(client, manager.user)
     response = client.post(f"{reverse('enrollment:list_new')}?org={employer.pk}", {
         "plan": Plan.objects.get(version__slug="wuwei-2025", code="basic").pk,
         "file": SimpleUploadedFile("名单.csv", "姓名,证件\n赵一,1\n".encode("gbk"))})
@@ -155,14 +156,14 @@ def test_lists_and_orders_are_only_for_the_organizations_members(client, manager
     beneficiaries = lists.list_upload(
         resident=manager, organization=employer, plan=Plan.objects.get(version__slug="wuwei-2025", code="basic"),
         filename="a.csv", data=csv_upload([("赵一", WORKER_A, "")]).read())
-    client.force_login(make_resident(phone="13900000078", name="钱二", id_number=WORKER_B).user)
+    login_as(client, make_resident(phone="13900000078", name="钱二", id_number=WORKER_B).user)
     assert client.get(reverse("enrollment:list_detail", args=[beneficiaries.number])).status_code == 404
     assert client.get(reverse("enrollment:org_detail", args=[employer.pk])).status_code == 404
     assert client.get(reverse("enrollment:list_report", args=[beneficiaries.number])).status_code == 404
 
 
 def test_the_tax_helper_answers_in_place(client, manager, employer):
-    client.force_login(manager.user)
+    login_as(client, manager.user)
     response = client.get(reverse("enrollment:org_tax", args=[employer.pk]),
                           {"payroll": "1000000", "spent": "20000"}, HTTP_HX_REQUEST="true")
     assert "50000.00" in response.content.decode() and "30000.00" in response.content.decode()
@@ -172,7 +173,7 @@ def test_the_tax_helper_answers_in_place(client, manager, employer):
 
 
 def test_a_campaign_page_shows_progress_against_target(client, manager, employer):
-    client.force_login(manager.user)
+    login_as(client, manager.user)
     response = client.post(reverse("enrollment:campaign_new", args=[employer.pk]), {
         "kind": "nuanren", "name": "职工暖心", "plan": Plan.objects.get(version__slug="wuwei-2025", code="basic").pk,
         "target_group": "本单位职工", "target_rule": "members", "target_count": "4", "budget": "276.00"})
@@ -205,7 +206,7 @@ def test_staff_approve_an_organization_and_export_the_list(client, manager):
     organization = organizations.organization_register(
         resident=manager, name="=危险名称", credit_code=valid_code("91620600MA71X0AB3"), kind="employer",
         contact_name="马", contact_phone="1")
-    client.force_login(staff_user("admin", superuser=True))
+    login_as(client, staff_user("admin", superuser=True))
     client.post(reverse("admin:enrollment_organization_changelist"),
                 {"action": "approve", "_selected_action": [organization.pk]})
     organization.refresh_from_db()
@@ -223,7 +224,7 @@ def test_staff_confirm_a_bank_transfer_once(client, manager, employer):
         filename="a.csv", data=csv_upload([("赵一", WORKER_A, "")]).read())
     lists.list_validate(list_id=beneficiaries.pk)
     order = lists.list_confirm(beneficiaries=beneficiaries, by=manager, declared=True)
-    client.force_login(staff_user("admin", superuser=True))
+    login_as(client, staff_user("admin", superuser=True))
     url = reverse("admin:enrollment_order_bank_transfer", args=[order.pk])
     wrong = client.post(url, {"reference": "BANK-77", "amount": "1.00"})
     assert wrong.status_code == 200 and "不一致" in wrong.content.decode()
@@ -231,14 +232,14 @@ def test_staff_confirm_a_bank_transfer_once(client, manager, employer):
     order.refresh_from_db()
     assert order.status == Order.PAID and order.policies.get().status == Policy.ACTIVE
     clerk = staff_user("clerk")
-    client.force_login(clerk)
+    login_as(client, clerk)
     assert client.get(url).status_code == 403
 
 
 def test_staff_record_a_donation_and_allocate_from_the_fund(client, products):
     charity = CharityFund.objects.create(program=Program.objects.get(code="wuwei"), name="爱心基金")
     roster(SELF_ID, "张桂兰", medical_assistance=True)
-    client.force_login(staff_user("admin", superuser=True))
+    login_as(client, staff_user("admin", superuser=True))
     bad = client.post(reverse("admin:enrollment_charityfund_donation", args=[charity.pk]),
                       {"donor_name": "某公司", "amount": "-1", "reference": "R1"})
     assert bad.status_code == 422 and "金额应大于0" in bad.content.decode()
@@ -265,19 +266,19 @@ def test_a_ticket_opened_for_the_organization_is_shared_with_its_other_members(c
     colleague = make_resident(phone="13800000077", name="赵一", id_number=WORKER_A)
     add_member(employer, manager, colleague)
     outsider = make_resident(phone="13800000088", name="钱二", id_number=WORKER_B)
-    client.force_login(manager.user)
+    login_as(client, manager.user)
     assert "代表单位提交" in client.get(reverse("supervision:tickets")).content.decode()
     client.post(reverse("supervision:tickets"), {"kind": "enquiry", "subject": "名单模板里的身份证列", "body": "如何填写？",
                                                  "organization": employer.pk})
     ticket = Ticket.objects.get()
     assert ticket.organization == employer
 
-    client.force_login(colleague.user)
+    login_as(client, colleague.user)
     assert "名单模板里的身份证列" in client.get(reverse("supervision:tickets")).content.decode()
     client.post(reverse("supervision:ticket", args=[ticket.number]), {"body": "补充：用文本格式"})
     assert ticket.messages.count() == 2
 
-    client.force_login(outsider.user)
+    login_as(client, outsider.user)
     page = client.get(reverse("supervision:tickets"))
     assert "名单模板里的身份证列" not in page.content.decode() and "代表单位提交" not in page.content.decode()
     assert client.get(reverse("supervision:ticket", args=[ticket.number])).status_code == 404
@@ -292,7 +293,7 @@ def test_a_ticket_opened_for_the_organization_is_shared_with_its_other_members(c
                             claim=Claim(pk=1))
     assert caught.value.code == "claim_personal"
 
-    client.force_login(staff_user("agent", "客服"))
+    login_as(client, staff_user("agent", "客服"))
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("admin:supervision_ticket_reply", args=[ticket.pk]),
                     {"body": "请设为文本格式", "status": "resolved"})

@@ -16,7 +16,7 @@ import requests
 from django.http import HttpResponse
 from django.urls import path
 
-from tests.factories import make_resident
+from tests.factories import login_as, make_resident
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +34,7 @@ handler500 = "portal.errors.server_error"
 @pytest.mark.urls("tests.functional.test_outage")
 def test_a_bug_answers_the_static_500_page(client):
     resident = make_resident()
-    client.force_login(resident.user)
+    login_as(client, resident.user)
     client.raise_request_exception = False
     response = client.get("/boom/")
     assert response.status_code == 500

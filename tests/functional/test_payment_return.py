@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from enrollment import billing
 from enrollment.models import Order, Payment
-from tests.factories import SELF_ID, make_resident, pay_on_provider, pending_order, roster
+from tests.factories import SELF_ID, login_as, make_resident, pay_on_provider, pending_order, roster
 
 pytestmark = pytest.mark.django_db
 WINDOW = "2025-06-15 10:00 +08:00"
@@ -19,7 +19,7 @@ WINDOW = "2025-06-15 10:00 +08:00"
 def order(client, products):
     roster(SELF_ID, "张桂兰")
     resident = make_resident()
-    client.force_login(resident.user)
+    login_as(client, resident.user)
     with time_machine.travel(WINDOW, tick=True):
         yield pending_order(resident)
 

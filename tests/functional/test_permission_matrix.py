@@ -22,6 +22,7 @@ from tests.factories import (
     SELF_ID,
     active_policy,
     add_member,
+    login_as,
     make_id,
     make_resident,
     pay_on_provider,
@@ -227,7 +228,7 @@ class Answer:
 def _ask(w, actor: str, name: str, route: routes.Route) -> Answer:
     client = Client()
     if actor != routes.ANONYMOUS:
-        client.force_login(w.users[actor])
+        login_as(client, w.users[actor])
     url = reverse(name, args=route.args(w) if route.args else None)
     if route.method == "POST":
         response = client.post(url, route.data(w) if route.data else {}, **route.headers)
@@ -278,7 +279,7 @@ def test_the_admin_lets_each_role_see_only_what_its_permissions_allow(world):
             client = Client()
             user = world.users.get(actor)
             if user is not None:
-                client.force_login(user)
+                login_as(client, user)
             response = client.get(url)
             answer = Answer(response.status_code, response.get("Location", "")).kind
             if user is None or not user.is_staff:

@@ -14,6 +14,7 @@ from tests.factories import (
     SELF_ID,
     WEIHAI_ID,
     WEIHAI_SPOUSE_ID,
+    login_as,
     make_resident,
     pay_on_provider,
     pending_order,
@@ -36,7 +37,7 @@ def paid(client, products):
     with time_machine.travel("2025-06-15 10:00 +08:00", tick=True):
         order = pending_order(resident, ("张桂兰", SELF_ID, "self"), ("李秀英", MOTHER_ID, "parent"))
         pay(order)
-    client.force_login(resident.user)
+    login_as(client, resident.user)
     return order
 
 
@@ -73,14 +74,14 @@ def test_the_pdf_is_a_pdf_named_for_the_policy(client, paid):
 
 def test_someone_elses_policy_is_not_found(client, paid):
     stranger = make_resident(phone="13900000001", name="李秀英", id_number=None)
-    client.force_login(stranger.user)
+    login_as(client, stranger.user)
     policy = paid.policies.first()
     assert client.get(reverse("enrollment:policy_detail", args=[policy.number])).status_code in (302, 404)
 
 
 def test_the_insured_sees_a_policy_someone_else_bought_for_them(client, paid):
     mother = make_resident(phone="13900000002", name="李秀英", id_number=MOTHER_ID)
-    client.force_login(mother.user)
+    login_as(client, mother.user)
     page = client.get(reverse("enrollment:my_policies")).content.decode()
     assert "李秀英" in page and "张桂兰" not in page
 
@@ -118,7 +119,7 @@ def weihai_paid(client, products):
         order = pending_order(resident, ("王建国", WEIHAI_ID, "self"), ("刘芳", WEIHAI_SPOUSE_ID, "spouse"),
                               product="weihai-2025", plan="standard")
         pay(order)
-    client.force_login(resident.user)
+    login_as(client, resident.user)
     return order
 
 

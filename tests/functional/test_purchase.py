@@ -11,7 +11,16 @@ from django.urls import reverse
 from enrollment import services
 from enrollment.models import Consent, Order, Person, Plan, Policy
 from enrollment.selectors import PersonInput
-from tests.factories import CHILD_ID, LANZHOU_ID, MOTHER_ID, SELF_ID, UNINSURED_ID, make_resident, roster
+from tests.factories import (
+    CHILD_ID,
+    LANZHOU_ID,
+    MOTHER_ID,
+    SELF_ID,
+    UNINSURED_ID,
+    login_as,
+    make_resident,
+    roster,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +43,7 @@ def resident(products, registry):
 
 @pytest.fixture
 def signed_in(client, resident):
-    client.force_login(resident.user)
+    login_as(client, resident.user)
     return client
 
 

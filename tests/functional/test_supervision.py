@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from enrollment.models import CoInsurer, ProductVersion
 from supervision.models import DistrictPopulation, FollowUpVisit, InsurerStaff, Ticket
-from tests.factories import make_id, make_resident, sold_policy, staff_user
+from tests.factories import login_as, make_id, make_resident, sold_policy, staff_user
 
 pytestmark = pytest.mark.django_db
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -31,14 +31,14 @@ def figures(products):
 def test_anonymous_viewers_are_sent_to_sign_in_and_residents_are_refused(client, figures):
     response = client.get(reverse("supervision:dashboard"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
-    client.force_login(make_resident().user)
+    login_as(client, make_resident().user)
     assert client.get(reverse("supervision:dashboard")).status_code == 403
-    client.force_login(staff_user("service", "客服"))
+    login_as(client, staff_user("service", "客服"))
     assert client.get(reverse("supervision:dashboard")).status_code == 403
 
 
 def test_the_bureau_sees_every_program_in_aggregate_only(client, figures):
-    client.force_login(staff_user("bureau", "医保局监管"))
+    login_as(client, staff_user("bureau", "医保局监管"))
     page = client.get(reverse("supervision:dashboard"), {"version": figures.pk}).content.decode()
     assert "天马·医惠保" in page and "威你保" in page  # both programs in the filter
     # 2 of 20 in 凉州区: suppressed on the screen as in the exports
@@ -50,7 +50,7 @@ def test_the_bureau_sees_every_program_in_aggregate_only(client, figures):
 def test_an_insurers_staff_see_only_their_program(client, figures):
     user = staff_user("insurer", "保险公司")
     InsurerStaff.objects.create(user=user, coinsurer=CoInsurer.objects.filter(program__code="weihai").first())
-    client.force_login(user)
+    login_as(client, user)
     page = client.get(reverse("supervision:dashboard"), {"version": figures.pk}).content.decode()
     assert "威你保" in page and "天马·医惠保" not in page  # asking for Wuwei shows their own program
     export = client.get(reverse("supervision:export", args=["channels", "csv"]), {"version": figures.pk})
@@ -58,7 +58,7 @@ def test_an_insurers_staff_see_only_their_program(client, figures):
 
 
 def test_the_filter_swaps_only_the_figures(client, figures):
-    client.force_login(staff_user("bureau", "医保局监管"))
+    login_as(client, staff_user("bureau", "医保局监管"))
     weihai = ProductVersion.objects.get(slug="weihai-2025")
     partial = client.get(reverse("supervision:dashboard"), {"version": weihai.pk}, HTTP_HX_REQUEST="true")
     text = partial.content.decode()
@@ -67,7 +67,7 @@ def test_the_filter_swaps_only_the_figures(client, figures):
 
 
 def test_exports_suppress_small_cells_and_escape_formulas(client, figures):
-    client.force_login(staff_user("bureau", "医保局监管"))
+    login_as(client, staff_user("bureau", "医保局监管"))
     csv = client.get(reverse("supervision:export", args=["districts", "csv"]), {"version": figures.pk})
     lines = csv.content.decode("utf-8-sig").splitlines()
     assert lines[0] == "区县,参保人数,基本医保参保人数,参保率"
@@ -83,7 +83,7 @@ def test_exports_suppress_small_cells_and_escape_formulas(client, figures):
 def test_a_resident_opens_a_ticket_with_an_attachment_and_reads_the_reply(client, products, settings, tmp_path):
     settings.PRIVATE_MEDIA_ROOT = tmp_path
     resident = make_resident()
-    client.force_login(resident.user)
+    login_as(client, resident.user)
     bad = client.post(reverse("supervision:tickets"), {
         "kind": "complaint", "subject": "理赔太慢", "body": "等了很久",
         "attachment": SimpleUploadedFile("a.pdf", b"not a pdf")})
@@ -95,7 +95,7 @@ def test_a_resident_opens_a_ticket_with_an_attachment_and_reads_the_reply(client
     assert client.get(reverse("supervision:attachment", args=[ticket.number, ticket.messages.get().pk])).status_code == 200
 
     agent = staff_user("agent", "客服")
-    client.force_login(agent)
+    login_as(client, agent)
     assert client.get(reverse("admin:supervision_ticket_changelist"), {"sla": "overdue"}).status_code == 200
     download = reverse("admin:supervision_ticket_attachment", args=[ticket.pk, ticket.messages.get().pk])
     assert download in client.get(reverse("admin:supervision_ticket_change", args=[ticket.pk])).content.decode()
@@ -104,19 +104,19 @@ def test_a_resident_opens_a_ticket_with_an_attachment_and_reads_the_reply(client
     ticket.refresh_from_db()
     assert ticket.first_response_at and ticket.assignee == agent and ticket.status == Ticket.WAITING
 
-    client.force_login(resident.user)
+    login_as(client, resident.user)
     page = client.get(reverse("supervision:ticket", args=[ticket.number])).content.decode()
     assert "已加急处理" in page and "待居民补充" in page
     client.post(reverse("supervision:ticket", args=[ticket.number]), {"body": "补充材料"})
     ticket.refresh_from_db()
     assert ticket.status == Ticket.IN_PROGRESS
 
-    client.force_login(make_resident(phone="13700000009", name=None, id_number=None).user)
+    login_as(client, make_resident(phone="13700000009", name=None, id_number=None).user)
     assert client.get(reverse("supervision:ticket", args=[ticket.number])).status_code in (302, 404)
 
 
 def test_customer_service_draws_and_records_visits(client, figures):
-    client.force_login(staff_user("agent", "客服"))
+    login_as(client, staff_user("agent", "客服"))
     client.post(reverse("admin:supervision_followupvisit_draw"), {
         "program": figures.program.pk, "purpose": "buyer", "start": "2025-06-01", "end": "2025-06-30", "count": "5"})
     visits = list(FollowUpVisit.objects.all())
@@ -130,7 +130,7 @@ def test_customer_service_draws_and_records_visits(client, figures):
 
 
 def test_staff_import_district_populations(client, figures):
-    client.force_login(staff_user("admin", superuser=True))
+    login_as(client, staff_user("admin", superuser=True))
     data = "行政区划码,区县,基本医保参保人数\n620602,凉州区,1000\n620621,民勤县,200\n".encode("gbk")
     client.post(reverse("admin:supervision_districtpopulation_import"), {
         "program": figures.program.pk, "year": "2025", "file": SimpleUploadedFile("人口.csv", data)})

@@ -18,6 +18,7 @@ from tests.factories import (
     active_policy,
     add_member,
     carrier_line,
+    login_as,
     make_id,
     make_resident,
     pay_on_provider,
@@ -40,7 +41,7 @@ def _window(settings, tmp_path):
 
 def signed_in(resident) -> Client:
     client = Client()
-    client.force_login(resident.user)
+    login_as(client, resident.user)
     return client
 
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from enrollment import counter, selectors
 from enrollment.models import CounterEnrollment, Order, Plan, Policy, Program, ServicePoint
 from enrollment.organizations import Refused
-from tests.factories import MOTHER_ID, SELF_ID, UNINSURED_ID, make_resident, roster, staff_user
+from tests.factories import MOTHER_ID, SELF_ID, UNINSURED_ID, login_as, make_resident, roster, staff_user
 
 pytestmark = pytest.mark.django_db
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -126,23 +126,23 @@ def test_only_counter_staff_reach_the_counter_and_the_print_page(client, desk):
     roster(SELF_ID, "张桂兰")
     order = enroll(desk)
     url = reverse("enrollment:counter_enrollment", args=[order.number])
-    client.force_login(desk[0])
+    login_as(client, desk[0])
     page = client.get(url).content.decode()
     assert order.policies.get().number in page and "620602********" + SELF_ID[-4:] in page and SELF_ID not in page
     assert client.get(reverse("enrollment:counter_policy_pdf", args=[order.number])).content.startswith(b"%PDF")
-    client.force_login(staff_user("reviewer", "理赔审核员"))
+    login_as(client, staff_user("reviewer", "理赔审核员"))
     assert client.get(url).status_code == 403
     # Counter staff of another service point do not read this one's enrollments.
     other = staff_user("counter2", "柜面经办")
     counter.shift_open(staff=other, service_point=ServicePoint.objects.create(
         program=Program.objects.get(code="wuwei"), name="民勤县服务网点"))
-    client.force_login(other)
+    login_as(client, other)
     assert client.get(url).status_code == 404
 
 
 def test_the_enroll_form_refuses_with_the_field_named(client, desk):
     roster(SELF_ID, "张桂兰")
-    client.force_login(desk[0])
+    login_as(client, desk[0])
     response = client.post(reverse("enrollment:counter_enroll"), {
         "plan": Plan.objects.get(version__slug="wuwei-2025", code="basic").pk, "name": "张桂兰", "id_number": SELF_ID,
         "method": "counter_cash", "consent_scan": scan()})

@@ -25,6 +25,7 @@ from tests.factories import (
     WEIHAI_FRIEND_ID,
     WEIHAI_ID,
     WEIHAI_SPOUSE_ID,
+    login_as,
     make_resident,
     pay_on_provider,
     pending_order,
@@ -300,7 +301,7 @@ def test_ten_orders_times_ten_simultaneous_clicks_give_no_error_and_one_open_att
             resident, order = job
             try:
                 client = Client()
-                client.force_login(resident.user)
+                login_as(client, resident.user)
                 response = client.post(reverse("enrollment:order_pay", args=[order.number]),
                                        {"method": "online", "channel": "wechatpay"})
                 return response.status_code, response.get("Location", "")

@@ -11,7 +11,7 @@ import time_machine
 
 from enrollment import billing, epolicy, lists, organizations
 from enrollment.models import CampaignKind, Plan
-from tests.factories import make_id, make_resident, roster, staff_user
+from tests.factories import login_as, make_id, make_resident, roster, staff_user
 from tests.integration.test_cover_dates import WORKER, group_order  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +92,7 @@ def test_the_organization_page_links_the_receipt_by_its_kind(client, group_order
     manager = group_order.resident
     manager.person = services.person_get_or_create(name="马经理", id_number=make_id("62060219700101123"))
     manager.save()
-    client.force_login(manager.user)
+    login_as(client, manager.user)
     page = client.get(reverse("enrollment:org_detail", args=[group_order.organization.pk])).content.decode()
     assert "团体投保保费凭证" in page and "捐赠回执" not in page
     client.post(reverse("enrollment:org_payroll", args=[group_order.organization.pk]),

@@ -16,7 +16,7 @@ from enrollment.models import Plan, ProductVersion
 from supervision import pool, selectors
 from supervision.models import PoolEntry, SurplusPool
 from supervision.services import Refused
-from tests.factories import staff_user
+from tests.factories import login_as, staff_user
 from tests.integration.test_supervision_figures import claim, policy
 
 pytestmark = pytest.mark.django_db
@@ -95,14 +95,14 @@ def test_the_dashboard_shows_the_pool_balance(client, wuwei_year):
     staff = staff_user("finance", superuser=True)
     with time_machine.travel(AFTER_WUWEI_2025):
         pool.year_close(version=wuwei_year, user=staff)
-    client.force_login(staff)
+    login_as(client, staff)
     page = client.get(reverse("supervision:dashboard"), {"version": wuwei_year.pk}).content.decode()
     assert "结余资金池" in page and '<strong data-figure="pool-balance">120.44</strong>' in page
 
 
 def test_staff_close_the_year_and_record_a_use_in_the_admin(client, wuwei_year):
     staff = staff_user("finance", superuser=True)
-    client.force_login(staff)
+    login_as(client, staff)
     with time_machine.travel(AFTER_WUWEI_2025):
         response = client.post(reverse("admin:supervision_surpluspool_close", args=[wuwei_year.program_id]),
                                {"version": wuwei_year.pk})
@@ -113,7 +113,7 @@ def test_staff_close_the_year_and_record_a_use_in_the_admin(client, wuwei_year):
                       {"version": next_year.pk, "amount": "999.00", "note": "给付"})
     assert bad.status_code == 422 and "不足" in bad.content.decode()
     clerk = staff_user("clerk")
-    client.force_login(clerk)
+    login_as(client, clerk)
     assert client.get(reverse("admin:supervision_surpluspool_use", args=[the_pool.pk])).status_code == 403
 
 

@@ -12,7 +12,7 @@ from stdnum.cn import uscc
 
 from enrollment import lists, organizations
 from enrollment.models import BeneficiaryList, CampaignKind, Plan
-from tests.factories import MOTHER_ID, make_id, make_resident, roster
+from tests.factories import MOTHER_ID, login_as, make_id, make_resident, roster
 
 pytestmark = pytest.mark.django_db
 YOUNG = make_id("62060220000101011")  # 25 on 1 July 2025
@@ -154,7 +154,7 @@ def test_staff_making_a_campaign_in_the_admin_are_held_to_the_same_rules(client,
     from tests.factories import staff_user
 
     employer, _ = organization("employer")
-    client.force_login(staff_user("admin", superuser=True))
+    login_as(client, staff_user("admin", superuser=True))
     response = client.post(reverse("admin:enrollment_campaign_add"), {
         "kind": "jingxiao", "name": "敬老", "slug": "jinglao", "organizer": employer.pk, "plan": plan().pk,
         "target_group": "老人", "target_rule": "elderly", "min_age": "60", "target_count": "10", "budget": "0",

@@ -10,6 +10,9 @@ from enrollment import services
 from enrollment.models import ProductVersion
 
 DEMO_USER, DEMO_PASSWORD = "admin", "admin-demo-2025"
+# Every demo staff account has the same authenticator (development only; README "Staff access").
+DEMO_TOTP_KEY = b"hmb-demo-totp-2025!!"
+DEMO_STAFF = ("admin", "bureau", "service", "insurer", "counter")
 DEMO_FEED_KEY, DEMO_FEED_SECRET = "demo-feed", "demo-feed-secret-2025"
 
 
@@ -48,7 +51,24 @@ class Command(BaseCommand):
         self._demo_giving(f"wuwei-{today.year + 1}-demo", f"weihai-{today.year + 1}-demo")
         self._demo_supervision(today.year + 1)
         self._demo_carriers()
+        self._demo_second_factor()
         self.stdout.write(f"demo staff account: {DEMO_USER} / {DEMO_PASSWORD} at /admin/")
+
+    def _demo_second_factor(self) -> None:
+        """One known authenticator for the demo staff accounts, so the second step can be passed."""
+        import time
+        from base64 import b32encode
+
+        from django_otp.oath import TOTP
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        for user in get_user_model().objects.filter(username__in=DEMO_STAFF, is_staff=True):
+            if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+                TOTPDevice.objects.create(user=user, name="演示身份验证器", key=DEMO_TOTP_KEY.hex(), confirmed=True)
+        totp = TOTP(DEMO_TOTP_KEY)
+        totp.time = time.time()
+        self.stdout.write(f"demo second factor for {', '.join(DEMO_STAFF)}: TOTP secret {b32encode(DEMO_TOTP_KEY).decode()} "
+                          f"(add it to an authenticator app, or `oathtool --totp -b <secret>`); code now {totp.token():06d}")
 
     def _demo_supervision(self, year: int) -> None:
         """District populations (sample figures) and one account per supervision role."""
