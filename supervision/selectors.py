@@ -11,7 +11,10 @@ Definitions (written down in the README):
   to be decided but not yet paid (``payout − paid_amount``, rejected claims excluded);
 - payout ratio (给付率) and loss ratio (赔付率): (paid + pending) / premiums; the loss ratio is also taken
   over the program's cycle; cost ratio (综合成本率): (claims + premiums × operating-cost rate) / premiums;
-- surplus: premiums − claims − operating costs, when positive: it rolls into the next year's pool.
+- surplus: premiums − claims − operating costs, when positive: it rolls into the next year's pool;
+- turnaround (理赔时效): per claim, from the hospital settlement (``Settlement.settled_at``) to the money
+  received (the reconciliation of the first payout batch that paid it a positive amount), in days;
+  p50 and p90 by ``percentile_cont`` in the database, per program and month the money was received.
 """
 
 from __future__ import annotations
@@ -398,6 +401,48 @@ def service(now) -> dict:
     }
 
 
+# --- Turnaround -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Turnaround:
+    month: date
+    claims: int
+    p50: Decimal
+    p90: Decimal
+
+
+TURNAROUND_SQL = """
+    WITH paid AS (
+        SELECT i.claim_id, MIN(b.reconciled_at) AS received, s.settled_at
+          FROM claims_payoutitem i
+          JOIN claims_payoutbatch b ON b.id = i.batch_id
+          JOIN claims_claim c ON c.id = i.claim_id
+          JOIN claims_settlement s ON s.id = c.settlement_id
+         WHERE i.status = 'paid' AND i.amount > 0 AND b.program_id = %(program)s
+         GROUP BY i.claim_id, s.settled_at
+    )
+    SELECT (date_trunc('month', received AT TIME ZONE 'Asia/Shanghai'))::date AS month, COUNT(*),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM received - settled_at) / 86400),
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM received - settled_at) / 86400)
+      FROM paid
+     GROUP BY 1
+     ORDER BY 1 DESC
+"""
+
+
+def turnaround(program: Program) -> list[Turnaround]:
+    """Days from settlement to money received, p50 and p90 (continuous percentiles), per month the
+    money was received (Asia/Shanghai), newest first: one query."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(TURNAROUND_SQL, {"program": program.pk})
+        return [Turnaround(month, count, Decimal(str(p50)).quantize(Decimal("0.01"), ROUND_HALF_UP),
+                           Decimal(str(p90)).quantize(Decimal("0.01"), ROUND_HALF_UP))
+                for month, count, p50, p90 in cursor.fetchall()]
+
+
 # --- Exports ---------------------------------------------------------------------------------------
 
 
@@ -432,6 +477,9 @@ def table(name: str, version: ProductVersion) -> tuple[list[str], list[list]]:
         return header, [[m.label, suppress(m.people), m.premiums, m.paid, m.pending, m.operating,
                          m.payout_text, m.cost_text, m.surplus]
                         for m in per_version + per_cycle]
+    if name == "turnaround":
+        return ["月份", "已支付理赔件数", "中位数（天）", "90分位（天）"], [
+            [f"{t.month:%Y-%m}", t.claims, t.p50, t.p90] for t in turnaround(version.program)]
     if name == "coinsurers":
         per_version, _ = money(version.program)
         out = []
@@ -443,4 +491,4 @@ def table(name: str, version: ProductVersion) -> tuple[list[str], list[list]]:
 
 
 TABLES = {"districts": "分区县参保", "channels": "分渠道参保", "plans": "分方案参保", "ages": "分年龄段参保",
-          "trend": "每日参保", "money": "保费与赔付", "coinsurers": "共保分摊"}
+          "trend": "每日参保", "money": "保费与赔付", "coinsurers": "共保分摊", "turnaround": "理赔时效"}

@@ -62,6 +62,7 @@ def dashboard(request):
         "money": per_version, "cycles": per_cycle, "pools": selectors.pools(version.program),
         "shares": selectors.coinsurer_shares(version.program, per_version),
         "service": selectors.service(timezone.now()), "tables": selectors.TABLES,
+        "turnaround": selectors.turnaround(version.program),
     }
     template = "supervision/dashboard.html#figures" if request.htmx else "supervision/dashboard.html"
     return render(request, template, context)

@@ -177,3 +177,49 @@ def test_a_population_file_is_imported_whole_or_not_at_all(wuwei):
     good = "行政区划码,区县,基本医保参保人数\n620602,凉州区,100\n620621,民勤县,50\n620622,永昌县,30\n".encode()
     assert services.populations_import(program=program, year=2025, filename="p.csv", data=good) == 3
     assert selectors.enrollment(wuwei).eligible == 180
+
+
+def test_turnaround_from_settlement_to_money_received(wuwei):
+    """Hand-computed: August (money received 2025-08-03 10:00): 0.5, 2 and 4 days → p50 2, p90
+    2 + 0.8 × (4 − 2) = 3.6. September (received 09-01 01:00 Shanghai, which is still 08-31 in UTC,
+    and 09-10 10:00): 3, 9, 10 and 40 days (a claim not paid in August's batch) → p50 9.5, p90
+    10 + 0.7 × 30 = 31. A later positive adjustment, a recovery alone, a rejected item and another
+    program's batch count nothing."""
+    from claims.models import PayoutBatch, PayoutItem
+    from enrollment.models import Program
+
+    plan = Plan.objects.get(version=wuwei, code="basic")
+    holder = policy(wuwei, plan, "620602", 1981, "self")
+    staff = make_resident(phone="13700000003", name=None, id_number=None).user
+
+    def batch(number, received, program=wuwei.program):
+        return PayoutBatch.objects.create(number=number, program=program, status=PayoutBatch.RECONCILED,
+                                          total=Decimal("0.00"), created_by=staff, reconciled_at=received)
+
+    def paid(settled, *items):
+        c = claim(holder, "100.00", "100.00", Claim.PAID)
+        Settlement.objects.filter(pk=c.settlement_id).update(settled_at=settled)
+        for b, amount, status in items:
+            PayoutItem.objects.create(batch=b, claim=c, amount=Decimal(amount), status=status)
+        return c
+
+    august = batch("PB-AUG", datetime(2025, 8, 3, 10, tzinfo=TZ))
+    first_sept = batch("PB-SEP1", datetime(2025, 9, 1, 1, tzinfo=TZ))
+    sept = batch("PB-SEP", datetime(2025, 9, 10, 10, tzinfo=TZ))
+    other = batch("PB-OTHER", datetime(2025, 8, 3, 10, tzinfo=TZ), program=Program.objects.exclude(
+        pk=wuwei.program_id).first())
+    paid(datetime(2025, 8, 2, 22, tzinfo=TZ), (august, "100.00", "paid"))
+    paid(datetime(2025, 8, 1, 10, tzinfo=TZ), (august, "100.00", "paid"), (sept, "50.00", "paid"))
+    paid(datetime(2025, 7, 30, 10, tzinfo=TZ), (august, "100.00", "paid"))
+    paid(datetime(2025, 8, 29, 1, tzinfo=TZ), (first_sept, "100.00", "paid"))
+    paid(datetime(2025, 9, 1, 10, tzinfo=TZ), (sept, "100.00", "paid"))
+    paid(datetime(2025, 8, 31, 10, tzinfo=TZ), (sept, "100.00", "paid"))
+    paid(datetime(2025, 8, 1, 10, tzinfo=TZ), (august, "100.00", "failed"), (sept, "100.00", "paid"))
+    paid(datetime(2025, 8, 1, 10, tzinfo=TZ), (august, "-30.00", "paid"))
+    paid(datetime(2025, 8, 1, 10, tzinfo=TZ), (other, "100.00", "paid"))
+
+    figures = selectors.turnaround(wuwei.program)
+    assert [(f"{t.month:%Y-%m}", t.claims, t.p50, t.p90) for t in figures] == [
+        ("2025-09", 4, Decimal("9.50"), Decimal("31.00")), ("2025-08", 3, Decimal("2.00"), Decimal("3.60"))]
+    header, rows_ = selectors.table("turnaround", wuwei)
+    assert rows_[0] == ["2025-09", 4, Decimal("9.50"), Decimal("31.00")]
