@@ -308,6 +308,8 @@ class PayoutItem(models.Model):
     claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="payout_items", verbose_name="理赔")
     amount = models.DecimalField("支付金额", **MONEY)
     status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=PENDING)
+    payee = models.ForeignKey("Payee", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                              verbose_name="收款账户")  # a payment's account; a recovery has none
 
     class Meta:
         verbose_name = verbose_name_plural = "支付明细"
@@ -319,6 +321,74 @@ class PayoutItem(models.Model):
         return f"{self.claim_id} {self.amount}"
 
 
+
+
+class Payee(models.Model):
+    """The verified account an insured person's claims are paid to: his own bank card or the
+    financial account of his 社保卡, or for a minor a guardian's. Verified by the four-factor bank
+    card check (name, ID number, card number, the bank's reserved mobile) before it is kept; the
+    card number is encrypted (``card_cipher``) and shown masked. A new one replaces the last
+    (``replaced_at``): at most one current payee per person (a database constraint)."""
+
+    BANK_CARD, SOCIAL_SECURITY = "bank_card", "social_security"
+    KIND_CHOICES = [(BANK_CARD, "银行卡"), (SOCIAL_SECURITY, "社保卡金融账户")]
+    SELF, GUARDIAN = "self", "guardian"
+    HOLDER_CHOICES = [(SELF, "被保险人本人"), (GUARDIAN, "监护人")]
+
+    person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, related_name="payees",
+                               verbose_name="被保险人")
+    kind = models.CharField("账户类型", max_length=16, choices=KIND_CHOICES)
+    holder = models.CharField("持卡人", max_length=10, choices=HOLDER_CHOICES)
+    holder_name = models.CharField("持卡人姓名", max_length=50)
+    holder_id_masked = models.CharField("持卡人身份证号", max_length=18)
+    holder_id_hash = models.CharField(max_length=64, editable=False)
+    card_cipher = models.TextField("卡号（密文）", editable=False)
+    card_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    card_masked = models.CharField("卡号", max_length=30)
+    phone_masked = models.CharField("预留手机号", max_length=11)
+    added_by = models.ForeignKey("enrollment.Resident", on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="+", verbose_name="登记账户")
+    request_id = models.CharField("核验请求号", max_length=64, blank=True)
+    verified_at = models.DateTimeField("核验时间")
+    replaced_at = models.DateTimeField("被替换时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "收款账户"
+        ordering = ["-verified_at"]
+        constraints = [models.UniqueConstraint(fields=["person"], condition=Q(replaced_at__isnull=True),
+                                               name="payee_one_current_per_person")]
+
+    def __str__(self) -> str:
+        return f"{self.holder_name} {self.card_masked}"
+
+    @property
+    def card_number(self) -> str:
+        from portal import crypto
+
+        return crypto.decrypt(self.card_cipher)
+
+
+class PayeeCheck(models.Model):
+    """One four-factor verification asked for a payee (or refused before asking), kept masked."""
+
+    LIMITED = "limited"
+    resident = models.ForeignKey("enrollment.Resident", on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="+", verbose_name="账户")
+    person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, related_name="+",
+                               verbose_name="被保险人")
+    card_masked = models.CharField("卡号", max_length=30)
+    outcome = models.CharField("结果", max_length=12)
+    result = models.CharField("服务返回码", max_length=60, blank=True)
+    description = models.CharField("说明", max_length=100, blank=True)
+    request_id = models.CharField("服务请求号", max_length=64, blank=True)
+    created_at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "收款账户核验记录"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.card_masked} {self.outcome}"
 
 
 class ClaimSubmission(models.Model):

@@ -163,27 +163,32 @@ def resident_claims(resident):
     )
 
 
-PAYOUT_COLUMNS = ["批次号", "结算单号", "保单号", "被保险人", "身份证号", "医院", "结算日期", "支付金额", "类型"]
+PAYOUT_COLUMNS = ["批次号", "结算单号", "保单号", "被保险人", "身份证号", "医院", "结算日期", "支付金额", "类型",
+                  "收款人", "账户类型", "收款账号"]
 
 
-def payout_rows(batch: PayoutBatch) -> list[list]:
+def payout_rows(batch: PayoutBatch, *, full_accounts: bool = False) -> list[list]:
+    """The batch's items with each payment's verified payee; the card number masked, except in the
+    file exported for the insurer to pay from (``full_accounts``: each export is logged)."""
     rows = []
-    for item in batch.items.select_related("claim__settlement", "claim__policy__person").order_by("pk"):
-        settlement = item.claim.settlement
+    for item in batch.items.select_related("claim__settlement", "claim__policy__person", "payee").order_by("pk"):
+        settlement, payee = item.claim.settlement, item.payee
         rows.append([
             batch.number, settlement.settlement_id, item.claim.policy.number,
             item.claim.policy.person.name, settlement.id_masked, settlement.hospital_name,
             f"{settlement.settled_at:%Y-%m-%d}", item.amount, "赔付" if item.amount > 0 else "追回",
+            payee.holder_name if payee else "", payee.get_kind_display() if payee else "",
+            (payee.card_number if full_accounts else payee.card_masked) if payee else "",
         ])
     return rows
 
 
 def payout_csv(batch: PayoutBatch) -> bytes:
-    return tabular.to_csv(PAYOUT_COLUMNS, payout_rows(batch))
+    return tabular.to_csv(PAYOUT_COLUMNS, payout_rows(batch, full_accounts=True))
 
 
 def payout_xlsx(batch: PayoutBatch) -> bytes:
-    return tabular.to_xlsx(PAYOUT_COLUMNS, payout_rows(batch), title="赔款支付")
+    return tabular.to_xlsx(PAYOUT_COLUMNS, payout_rows(batch, full_accounts=True), title="赔款支付")
 
 
 def policy_years_behind(*, settled_before, limit: int) -> list[int]:

@@ -11,7 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
 from claims import selectors, services
-from claims.models import ClaimSubmission
+from claims.models import Claim, ClaimSubmission, Payee
+from claims.services import payees as payee_services
 from enrollment.models import Policy
 from enrollment.views.purchase import resident_required
 from portal.storage import MAX_FILE_BYTES
@@ -80,8 +81,12 @@ def my_claims(request):
     claims = selectors.resident_claims(request.resident)
     policies = {claim.policy for claim in claims} | set(_claimable_policies(request.resident))
     years = [(policy, selectors.year_summary(policy)) for policy in sorted(policies, key=lambda p: p.number)]
+    payees = payee_services.current_payees({claim.policy.person_id for claim in claims})
+    for claim in claims:
+        claim.payee = payees.get(claim.policy.person_id)
+        claim.awaits_payee = claim.state == Claim.APPROVED and claim.payable > 0 and claim.payee is None
     return render(request, "claims/my_claims.html", {
-        "claims": claims, "years": years,
+        "claims": claims, "years": years, "awaiting_payee": [c for c in claims if c.awaits_payee],
         "submissions": ClaimSubmission.objects.filter(resident=request.resident).select_related("policy__person"),
     })
 
@@ -111,9 +116,53 @@ def document(request, number, document_id):
     return FileResponse(doc.file.open("rb"), content_type=doc.content_type, filename=doc.original_name)
 
 
+class PayeeForm(forms.Form):
+    person = forms.TypedChoiceField(label="为谁收款", coerce=int)
+    kind = forms.ChoiceField(label="账户类型", choices=Payee.KIND_CHOICES, initial=Payee.BANK_CARD,
+                             widget=forms.RadioSelect)
+    card_number = forms.CharField(label="卡号", max_length=30, widget=forms.TextInput(
+        attrs={"inputmode": "numeric", "autocomplete": "cc-number"}),
+        help_text="借记卡或社保卡（金融账户）卡号，16至19位数字。")
+    phone = forms.CharField(label="银行预留手机号", max_length=11, widget=forms.TextInput(
+        attrs={"inputmode": "tel", "autocomplete": "tel"}))
+
+    def __init__(self, *args, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].choices = [
+            (person.pk, person.name + ("（本人）" if holder == Payee.SELF else "（未成年人，由监护人本人的卡收款）"))
+            for person, holder in people]
+
+
+@resident_required
+def payees(request):
+    """The verified accounts claims are paid to: the resident's own, and the minors' he is guardian of."""
+    resident = request.resident
+    people = payee_services.payee_people(resident)
+    current = payee_services.current_payees(p.pk for p, _ in people)
+    initial = {"phone": resident.phone or ""}
+    if request.GET.get("person", "").isdigit():
+        initial["person"] = int(request.GET["person"])
+    form = PayeeForm(request.POST or None, people=people, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            payee = payee_services.payee_register(resident=resident, person_id=data["person"], kind=data["kind"],
+                                                  card_number=data["card_number"], phone=data["phone"])
+        except payee_services.PayeeRefused as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"收款账户 {payee.card_masked} 已核验通过并登记，待支付的赔款将支付至该账户。")
+            return redirect("claims:payees")
+    status = 422 if request.method == "POST" else 200
+    return render(request, "claims/payees.html", {
+        "form": form, "people": [(person, holder, current.get(person.pk)) for person, holder in people],
+        "holder": resident.person}, status=status)
+
+
 app_name = "claims"
 urlpatterns = [
     path("", my_claims, name="my_claims"),
     path("submit/", submit, name="submit"),
+    path("payees/", payees, name="payees"),
     path("submissions/<str:number>/documents/<int:document_id>/", document, name="document"),
 ]

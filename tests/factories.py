@@ -211,3 +211,32 @@ def sold_policy(slug: str, name: str, id_number: str, *, number: str, channel: s
         plan=Plan.objects.filter(version=version).first(), premium=Decimal("69.00"),
         coverage_start=version.coverage_start, coverage_end=version.coverage_end, status=Policy.ACTIVE,
         activated_at=datetime.strptime(activated, "%Y-%m-%d %H:%M %z"))
+
+
+def card_number(prefix="621700001000", length=19) -> str:
+    """A bank card number that passes the Luhn check."""
+    from stdnum import luhn
+
+    body = (prefix + "0" * length)[:length - 1]
+    return body + luhn.calc_check_digit(body)
+
+
+def bank_card(number, id_number, name, phone, status="0"):
+    """The simulated bank's record: ``number`` was issued to this person with ``phone`` reserved."""
+    from portal.integrations.identity.simulator import carrier
+
+    return carrier.card_set(card_number=number, id_number=id_number, name=name, phone=phone, status=status)
+
+
+def verified_payee(person, number=None):
+    """A payee as if verified earlier (the verification itself is tested in test_payees)."""
+    from django.utils import timezone
+
+    from claims.models import Payee
+
+    number = number or card_number()
+    return Payee.objects.create(
+        person=person, kind=Payee.BANK_CARD, holder=Payee.SELF, holder_name=person.name,
+        holder_id_masked=person.id_masked, holder_id_hash=person.id_hash, card_cipher=crypto.encrypt(number),
+        card_hash=crypto.blind_index(number), card_masked=f"{number[:4]} **** **** {number[-4:]}",
+        phone_masked="138****0001", verified_at=timezone.now())

@@ -173,6 +173,7 @@ ROUTES: dict[str, Route] = {
     # Claims
     "claims:my_claims": Route(residents_only(), page=True),
     "claims:submit": Route(residents_only(), page=True),
+    "claims:payees": Route(residents_only(), page=True),
     "claims:document": Route(only(OWNER), args=lambda w: [w.submission.number, w.document.pk]),
     # Supervision and service
     "supervision:dashboard": Route(staff_only(BUREAU, INSURER, SUPERUSER), page=True),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal, InvalidOperation
 
 from django import forms
@@ -18,6 +19,8 @@ from claims.models import (
     PayoutBatch,
 )
 from enrollment.models import Program
+
+staff_reads = logging.getLogger("portal.staff_reads")
 
 # --- Payment batches ---------------------------------------------------------------------------
 
@@ -40,7 +43,12 @@ class PayoutBatchAdmin(ReadOnlyAdmin):
     change_form_template = "admin/claims/payoutbatch/detail.html"
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {**(extra_context or {}), "programs": Program.objects.all()})
+        from claims.services.payouts import awaiting_payee
+
+        programs = list(Program.objects.all())
+        waiting = [(p, n) for p in programs if (n := awaiting_payee(p).count())]
+        return super().changelist_view(request, {**(extra_context or {}), "programs": programs,
+                                                 "awaiting_payee": waiting})
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -80,6 +88,9 @@ class PayoutBatchAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         batch = get_object_or_404(PayoutBatch, pk=batch_id)
+        if fmt in ("csv", "xlsx"):  # the file carries the payees' whole card numbers, for the insurer to pay
+            staff_reads.info("payout batch %s exported with card numbers by %s", batch.number,
+                             request.user.get_username())
         if fmt == "csv":
             return HttpResponse(selectors.payout_csv(batch), content_type="text/csv; charset=utf-8",
                                 headers={"Content-Disposition": f'attachment; filename="{batch.number}.csv"'})

@@ -7,11 +7,12 @@ import secrets
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from claims.models import (
     Claim,
+    Payee,
     PayoutBatch,
     PayoutItem,
 )
@@ -23,22 +24,42 @@ logger = logging.getLogger(__name__)
 # --- Payment batches -------------------------------------------------------------------------
 
 
+def has_payee():
+    """The claim's insured person has a verified payee now."""
+    return Exists(Payee.objects.filter(person_id=OuterRef("policy__person_id"), replaced_at__isnull=True))
+
+
+def payable_claims(program):
+    """Approved claims of the program with money still to pay (or to recover), not waiting in another
+    batch, and, when there is money to pay, whose insured person has a verified payee."""
+    return (Claim.objects.filter(policy__version__program=program, state=Claim.APPROVED)
+            .exclude(payout=F("paid_amount"))
+            .exclude(payout_items__status=PayoutItem.PENDING))
+
+
+def awaiting_payee(program):
+    """Approved claims with money to pay that wait for the resident to register a payee."""
+    return payable_claims(program).filter(payout__gt=F("paid_amount")).exclude(has_payee())
+
+
 def payout_batch_create(*, program, user) -> PayoutBatch:
     """Every approved claim of the program with money still to pay (or to recover) and not
-    waiting in another batch. The partial unique index on pending items makes two batches
-    created at the same moment unable to take the same claim."""
+    waiting in another batch; a payment carries the insured person's verified payee, and a claim
+    whose person has none waits (``awaiting_payee``) until one is verified. The partial unique index
+    on pending items makes two batches created at the same moment unable to take the same claim."""
     with transaction.atomic(), _audit(user, "payout_batch"):
         if not user.has_perm("claims.manage_payout_batch"):
             raise ReviewRefused("forbidden", "您没有管理赔款支付批次的权限")
         claims = list(
-            Claim.objects.select_for_update()
-            .filter(policy__version__program=program, state=Claim.APPROVED)
-            .exclude(payout=F("paid_amount"))
-            .exclude(payout_items__status=PayoutItem.PENDING)
-            .order_by("pk")
+            payable_claims(program).filter(Q(payout__lt=F("paid_amount")) | has_payee())
+            .select_for_update(of=("self",)).select_related("policy").order_by("pk")
         )
         if not claims:
-            raise ReviewRefused("nothing_to_pay", "没有待支付的已审核理赔")
+            waiting = awaiting_payee(program).count()
+            raise ReviewRefused("nothing_to_pay", "没有待支付的已审核理赔" + (
+                f"（另有{waiting}笔待居民登记收款账户）" if waiting else ""))
+        payees = {p.person_id: p for p in Payee.objects.filter(
+            person_id__in={c.policy.person_id for c in claims}, replaced_at__isnull=True)}
         batch = PayoutBatch.objects.create(
             number=f"PB{timezone.localtime():%Y%m%d%H%M%S}{secrets.token_hex(2).upper()}",
             program=program,
@@ -48,7 +69,8 @@ def payout_batch_create(*, program, user) -> PayoutBatch:
         try:
             with transaction.atomic():
                 PayoutItem.objects.bulk_create(
-                    [PayoutItem(batch=batch, claim=c, amount=c.payable) for c in claims])
+                    [PayoutItem(batch=batch, claim=c, amount=c.payable,
+                                payee=payees.get(c.policy.person_id) if c.payable > 0 else None) for c in claims])
         except IntegrityError:
             raise ReviewRefused("busy", "另一支付批次正在生成，请稍后刷新再试") from None
     return batch

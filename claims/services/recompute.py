@@ -115,7 +115,8 @@ def _approved(claim: Claim, notices: list) -> None:
 
 def _notify(notices: list) -> None:
     """Whom to tell about each approved payout: the insured person's account, else the buyer's;
-    two queries for the whole batch, the messages sent once the transaction commits."""
+    three queries for the whole batch, the messages sent once the transaction commits. Without a
+    verified payee the message asks for one (``payout_payee_needed``)."""
     if not notices:
         return
     policies = {policy.pk: policy for policy, _ in notices}
@@ -128,12 +129,21 @@ def _notify(notices: list) -> None:
         for resident in (Resident.objects.filter(orders__policies__in=missing)
                          .annotate(policy_pk=F("orders__policies")).order_by("pk")):
             buyers.setdefault(resident.policy_pk, resident)
+    from claims.models import Payee
+
+    with_payee = set(Payee.objects.filter(person_id__in={p.person_id for p in policies.values()},
+                                          replaced_at__isnull=True).values_list("person_id", flat=True))
     for policy, amount in notices:
         account = own.get(policy.person_id) or buyers.get(policy.pk)
         if account is not None and account.phone:
             phone = account.phone
-            transaction.on_commit(lambda phone=phone, amount=amount: sms.send(
-                phone=phone, template="payout_approved", amount=amount))
+            if policy.person_id in with_payee:
+                transaction.on_commit(lambda phone=phone, amount=amount: sms.send(
+                    phone=phone, template="payout_approved", amount=amount))
+            else:  # the money waits for a verified payee: ask for one (我的理赔 says the same)
+                name = policy.person.name
+                transaction.on_commit(lambda phone=phone, amount=amount, name=name: sms.send(
+                    phone=phone, template="payout_payee_needed", name=name, amount=amount))
 
 
 class _Line(NamedTuple):

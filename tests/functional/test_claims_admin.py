@@ -20,6 +20,7 @@ from tests.factories import (
     settlement_record,
     settlement_source,
     staff_user,
+    verified_payee,
 )
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,9 @@ MASKED = SELF_ID[:6] + "********" + SELF_ID[-4:]
 @pytest.fixture
 def policy(products):
     roster(SELF_ID, "张桂兰")
-    return active_policy(make_resident())
+    policy = active_policy(make_resident())
+    verified_payee(policy.person)
+    return policy
 
 
 @pytest.fixture
@@ -186,6 +189,7 @@ def test_a_reviewer_cannot_make_payment_batches(client, source, policy):
 def test_two_batches_made_at_once_never_take_the_same_claim(products):
     roster(SELF_ID, "张桂兰")
     policy = active_policy(make_resident())
+    verified_payee(policy.person)
     source = settlement_source()
     computed(source, policy, settlement_record("S1"))
     users = [staff_user(f"approver{i}", "理赔复核人") for i in range(8)]

@@ -155,3 +155,37 @@ def test_a_dispute_opened_from_my_claims_names_the_claim_and_only_a_claim_she_ma
     ticket = Ticket.objects.get()
     assert ticket.claim == own and ticket.policy == own.policy
     assert abs(ticket.respond_by - ticket.created_at - Ticket.FIRST_RESPONSE["dispute"]).total_seconds() < 5
+
+
+def test_an_approved_claim_waits_for_a_payee_and_the_resident_registers_her_card(client, family):
+    from claims.models import Payee
+    from tests.factories import bank_card, card_number
+
+    card = card_number("621700001000")
+    bank_card(card, SELF_ID, "张桂兰", "13800000001")
+    client.force_login(family.user)
+    html = client.get("/claims/").content.decode()
+    assert "等待登记收款账户后支付" in html and "登记收款账户" in html
+
+    wrong = client.post("/claims/payees/", {"person": family.person_id, "kind": "bank_card", "card_number": card,
+                                            "phone": "13800000009"})
+    assert wrong.status_code == 422 and "银行卡核验未通过" in wrong.content.decode()
+    assert not Payee.objects.exists()
+    done = client.post("/claims/payees/", {"person": family.person_id, "kind": "bank_card", "card_number": card,
+                                           "phone": "13800000001"})
+    assert done.status_code == 302
+    html = client.get("/claims/payees/").content.decode()
+    assert f"{card[:4]} **** **** {card[-4:]}" in html and card not in html
+    html = client.get("/claims/").content.decode()
+    assert "等待登记收款账户后支付" not in html.split("年度保障使用情况")[0].split("S-SELF")[1]
+
+
+def test_only_ones_own_people_get_a_payee(client, family):
+    other = make_resident(phone="13800000002", name="李秀英", id_number=MOTHER_ID)
+    client.force_login(other.user)
+    response = client.post("/claims/payees/", {"person": family.person_id, "kind": "bank_card",
+                                               "card_number": "6217000010000000000", "phone": "13800000002"})
+    assert response.status_code == 422 and "Payee" not in response.content.decode()
+    from claims.models import Payee
+
+    assert not Payee.objects.exists()

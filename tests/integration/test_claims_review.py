@@ -17,6 +17,7 @@ from tests.factories import (
     settlement_record,
     settlement_source,
     staff_user,
+    verified_payee,
 )
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def policy(products):
     roster(SELF_ID, "张桂兰")
-    return active_policy(make_resident())
+    policy = active_policy(make_resident())
+    verified_payee(policy.person)
+    return policy
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ code; ``CHECKS`` maps every code Tencent documents to an outcome. A check that d
 answer (network, signature refused, throttled, Tencent's own outage) is ``unavailable``: the
 caller says "try again later" and never decides on a guess.
 
-Adding a check (issue 15: ``BankCard4EVerification``, name + ID + bank card + mobile) is one more
-``Check`` entry with its request fields and result codes; nothing else changes.
+A check is one ``Check`` entry with its request fields and result codes: ``IdCardVerification``,
+``PhoneVerification`` and ``BankCard4EVerification`` (name + ID + bank card + mobile, issue 15).
 """
 
 from __future__ import annotations
@@ -56,6 +56,15 @@ CHECKS = {
     "PhoneVerification": Check("PhoneVerification", models.PhoneVerificationRequest, {
         "0": MATCH, "-4": MISMATCH, "-6": INVALID, "-7": INVALID, "-8": INVALID, "-9": NO_RECORD,
         "-11": UNAVAILABLE, "-12": UNAVAILABLE, "-13": UNSUPPORTED,
+    }),
+    # 银行卡四要素: name + ID number + card number + the mobile the bank holds for the card. The card's
+    # own refusals (lost, expired, no card-not-present payment…) are a mismatch: it cannot be paid.
+    "BankCard4EVerification": Check("BankCard4EVerification", models.BankCard4EVerificationRequest, {
+        "0": MATCH, "-1": MISMATCH, "-6": MISMATCH, "-7": MISMATCH, "-8": MISMATCH, "-9": NO_RECORD,
+        "-10": NO_RECORD, "-11": MISMATCH, "-12": MISMATCH, "-13": MISMATCH, "-14": MISMATCH, "-15": MISMATCH,
+        "-16": MISMATCH, "-17": MISMATCH, "-21": NO_RECORD,
+        "-2": INVALID, "-3": INVALID, "-4": INVALID, "-5": INVALID, "-18": UNAVAILABLE, "-19": UNAVAILABLE,
+        "-20": UNSUPPORTED,
     }),
 }
 

@@ -49,6 +49,19 @@ TEMPLATES: dict[str, Template] = {
         Template("account_closed", "2301107", "您的账户已注销，登录信息已删除；保单和理赔记录依法保存。如非本人操作请立即联系客服。", ()),
         Template("org_invitation", "2301105", "{1}邀请您成为单位经办人，请用本手机号登录平台，在“单位投保”页面接受邀请，7天内有效。",
                  ("organization",)),
+        # Payees and claim progress (issue 15)
+        Template("payee_verified", "2301501", "{1}的理赔收款账户已登记为尾号{2}的银行卡，经银行核验一致，赔款将支付至该账户。"
+                 "如非本人操作请立即联系客服。", ("name", "last4")),
+        Template("payout_payee_needed", "2301502", "{1}的理赔已审核通过，赔付{2}元。尚未登记收款银行卡，请登录“我的理赔”"
+                 "登记并核验后支付。", ("name", "amount")),
+        Template("claim_in_review", "2301503", "{1}在{2}的理赔（结算单号{3}）已转人工审核，进度可在“我的理赔”查看。",
+                 ("name", "hospital", "settlement")),
+        Template("claim_documents_requested", "2301504", "{1}的理赔（结算单号{2}）需补充材料：{3}。请登录“我的理赔”上传。",
+                 ("name", "settlement", "reason")),
+        Template("claim_rejected", "2301505", "{1}的理赔（结算单号{2}）经审核不予赔付：{3}。详情请登录“我的理赔”查看。",
+                 ("name", "settlement", "reason")),
+        Template("claim_paid", "2301506", "{1}的理赔款{2}元已支付至尾号{3}的账户，请注意查收。",
+                 ("name", "amount", "last4")),
     )
 }
 

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from enrollment import idnumber
 from portal import crypto
 from portal.integrations.identity import conf
-from portal.integrations.identity.simulator.models import CarrierLine, Outage
+from portal.integrations.identity.simulator.models import BankCard, CarrierLine, Outage
 from portal.integrations.sms import tc3
 from portal.integrations.sms.simulator.middleware import SIGNED_HOST
 
@@ -112,8 +112,45 @@ def _phone(params: dict) -> dict:
     return answer
 
 
+CARD = re.compile(r"^[0-9]{12,19}$")
+CARD_REFUSALS = {BankCard.LOST: "此卡已挂失", BankCard.EXPIRED: "该卡已过期"}
+
+
+def _bank_card(params: dict) -> dict:
+    """Four factors against the issuing bank's record of the card (this simulator's ``BankCard``),
+    the holder's name and ID number also checked against the ID authority's roster."""
+    from portal.simulators.models import RosterEntry
+
+    name = str(params["Name"]).strip()
+    if not NAME.match(name):
+        return {"Result": "-2", "Description": "姓名校验不通过"}
+    try:
+        number = idnumber.parse(str(params["IdCard"])).number
+    except idnumber.IdNumberError:
+        return {"Result": "-3", "Description": "身份证号码有误"}
+    card = str(params["BankCard"]).strip()
+    if not CARD.match(card):
+        return {"Result": "-4", "Description": "银行卡号码有误"}
+    phone = str(params["Phone"]).strip()
+    if not PHONE.match(phone):
+        return {"Result": "-5", "Description": "手机号码不合法"}
+    if _down("BankCard4EVerification"):
+        return {"Result": "-18", "Description": "验证中心服务繁忙"}
+    record = BankCard.objects.filter(card_hash=crypto.blind_index(card)).first()
+    if record is None:
+        return {"Result": "-9", "Description": "无效卡号"}
+    if record.status in CARD_REFUSALS:
+        return {"Result": record.status, "Description": CARD_REFUSALS[record.status]}
+    holder = RosterEntry.objects.filter(id_hash=crypto.blind_index(number)).first()
+    if (record.id_hash != crypto.blind_index(number) or record.name != name
+            or record.phone_hash != crypto.blind_index(phone) or (holder is not None and holder.name.strip() != name)):
+        return {"Result": "-1", "Description": "认证未通过"}
+    return {"Result": "0", "Description": "认证通过"}
+
+
 ACTIONS = {"IdCardVerification": (_id_card, ("IdCard", "Name")),
-           "PhoneVerification": (_phone, ("IdCard", "Name", "Phone"))}
+           "PhoneVerification": (_phone, ("IdCard", "Name", "Phone")),
+           "BankCard4EVerification": (_bank_card, ("IdCard", "Name", "BankCard", "Phone"))}
 
 
 @csrf_exempt
