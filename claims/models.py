@@ -323,6 +323,78 @@ class PayoutItem(models.Model):
 
 
 
+class ClaimStage(models.Model):
+    """One step of a claim's progress as the resident follows it on 我的理赔, recorded by the service
+    that caused it (intake and recompute, review, document requests, payout batches, the window)."""
+
+    RECEIVED, CALCULATED, IN_REVIEW, DOCUMENTS_REQUESTED, DOCUMENTS_RECEIVED = (
+        "received", "calculated", "in_review", "documents_requested", "documents_received")
+    APPROVED, REJECTED, PAID, CLEARED = "approved", "rejected", "paid", "cleared"
+    STAGE_CHOICES = [
+        (RECEIVED, "已接收结算信息"),
+        (CALCULATED, "已计算赔付"),
+        (IN_REVIEW, "人工审核中"),
+        (DOCUMENTS_REQUESTED, "需补充材料"),
+        (DOCUMENTS_RECEIVED, "已补充材料"),
+        (APPROVED, "审核通过"),
+        (REJECTED, "不予赔付"),
+        (PAID, "赔款已支付"),
+        (CLEARED, "已在医院直接结算"),
+    ]
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="stages", verbose_name="理赔")
+    stage = models.CharField("进度", max_length=20, choices=STAGE_CHOICES)
+    at = models.DateTimeField("时间")
+    note = models.CharField("说明", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "理赔进度"
+        ordering = ["claim", "at", "id"]
+        indexes = [models.Index(fields=["claim", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.get_stage_display()}"
+
+
+class DocumentRequest(models.Model):
+    """Staff ask the resident for more documents on a claim, with the reason; the resident answers
+    by uploading them on the claim's page."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="document_requests",
+                              verbose_name="理赔")
+    reason = models.CharField("需补充的材料及原因", max_length=300)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name="发起人")
+    requested_at = models.DateTimeField("发起时间", auto_now_add=True)
+    answered_at = models.DateTimeField("补充时间", null=True, blank=True)
+    answer_note = models.CharField("居民说明", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "补充材料要求"
+        ordering = ["-requested_at"]
+        constraints = [models.UniqueConstraint(fields=["claim"], condition=Q(answered_at__isnull=True),
+                                               name="one_open_document_request_per_claim")]
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class ClaimDocument(models.Model):
+    request = models.ForeignKey(DocumentRequest, on_delete=models.PROTECT, related_name="documents",
+                                verbose_name="补充材料要求")
+    file = models.FileField("文件", storage=private_storage, upload_to="claim-documents/%Y/%m/")
+    original_name = models.CharField("原文件名", max_length=200)
+    content_type = models.CharField("类型", max_length=50)
+    size = models.PositiveIntegerField("大小（字节）")
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "补充材料"
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
 class Payee(models.Model):
     """The verified account an insured person's claims are paid to: his own bank card or the
     financial account of his 社保卡, or for a minor a guardian's. Verified by the four-factor bank

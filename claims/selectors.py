@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 
-from claims.models import REJECTION_LABELS, Claim, PayoutBatch, PolicyYear
+from claims.models import REJECTION_LABELS, Claim, DocumentRequest, PayoutBatch, PolicyYear
 from portal import tabular
 
 
@@ -106,6 +106,7 @@ ACTION_LABELS = {
     "payout_reconcile": "支付对账",
     "import": "导入",
     "key_in": "录入异地就医结算",
+    "request_documents": "要求补充材料",
 }
 
 
@@ -155,12 +156,16 @@ def resident_claims(resident):
     from enrollment.selectors import guarded_policies
 
     own = Q(policy__person_id=resident.person_id) if resident.person_id else Q(pk__in=[])
-    return list(
+    claims = list(
         Claim.objects.filter(own | Q(policy__in=guarded_policies(resident).values("pk")))
         .select_related("settlement", "policy__person", "policy__plan__version")
-        .prefetch_related("lines")
+        .prefetch_related("lines", "stages", Prefetch("document_requests", DocumentRequest.objects.filter(
+            answered_at__isnull=True), to_attr="open_requests"))
         .order_by("-settlement__settled_at")
     )
+    for claim in claims:
+        claim.open_request = claim.open_requests[0] if claim.open_requests else None
+    return claims
 
 
 PAYOUT_COLUMNS = ["批次号", "结算单号", "保单号", "被保险人", "身份证号", "医院", "结算日期", "支付金额", "类型",

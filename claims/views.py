@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
 from claims import selectors, services
-from claims.models import Claim, ClaimSubmission, Payee
+from claims.models import Claim, ClaimDocument, ClaimSubmission, Payee
 from claims.services import payees as payee_services
 from enrollment.models import Policy
 from enrollment.views.purchase import resident_required
@@ -31,6 +31,22 @@ class MultipleFileField(forms.FileField):
     def clean(self, data, initial=None):
         files = data if isinstance(data, (list, tuple)) else [data] if data else []
         return [super(MultipleFileField, self).clean(upload, initial) for upload in files]
+
+
+def check_documents(form, files, field: str, empty: str) -> None:
+    """The checks every resident upload gets: at least one, at most ``MAX_FILES``, each at most
+    10 MB and a JPG, PNG or PDF by its content (its declared type is replaced by the sniffed one)."""
+    if not files:
+        form.add_error(field, empty)
+    elif len(files) > MAX_FILES:
+        form.add_error(field, f"最多上传{MAX_FILES}个文件")
+    for upload in files[:MAX_FILES]:
+        if upload.size > MAX_FILE_BYTES:
+            form.add_error(field, f"“{upload.name}”超过10MB")
+        elif (kind := _sniff(upload)) is None:
+            form.add_error(field, f"“{upload.name}”不是 JPG、PNG 或 PDF 文件")
+        else:
+            upload.content_type = kind
 
 
 class SubmissionForm(forms.Form):
@@ -53,18 +69,7 @@ class SubmissionForm(forms.Form):
             self.add_error("admission_date", "入院日期不在该保单的保障期内")
         if admitted and data.get("discharge_date") and data["discharge_date"] < admitted:
             self.add_error("discharge_date", "出院日期不能早于入院日期")
-        files = data.get("documents") or []
-        if not files:
-            self.add_error("documents", "请上传结算单据")
-        elif len(files) > MAX_FILES:
-            self.add_error("documents", f"最多上传{MAX_FILES}个文件")
-        for upload in files[:MAX_FILES]:
-            if upload.size > MAX_FILE_BYTES:
-                self.add_error("documents", f"“{upload.name}”超过10MB")
-            elif (kind := _sniff(upload)) is None:
-                self.add_error("documents", f"“{upload.name}”不是 JPG、PNG 或 PDF 文件")
-            else:
-                upload.content_type = kind
+        check_documents(self, data.get("documents") or [], "documents", "请上传结算单据")
         return data
 
 
@@ -111,6 +116,64 @@ def submit(request):
 def document(request, number, document_id):
     submission = get_object_or_404(ClaimSubmission, number=number, resident=request.resident)
     doc = submission.documents.filter(pk=document_id).first()
+    if doc is None:
+        raise Http404
+    return FileResponse(doc.file.open("rb"), content_type=doc.content_type, filename=doc.original_name)
+
+
+class DocumentsForm(forms.Form):
+    documents = MultipleFileField(label="补充材料（照片或 PDF）", widget=MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),
+                                required=False, help_text="JPG、PNG 或 PDF，每个不超过10MB，最多10个。")
+    note = forms.CharField(label="说明（可不填）", max_length=500, required=False,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self):
+        data = super().clean()
+        check_documents(self, data.get("documents") or [], "documents", "请选择要上传的材料")
+        return data
+
+
+def _resident_claim(resident, claim_id: int) -> Claim:
+    """A claim this resident may see (``selectors.resident_claims``' rule), else 404."""
+    from enrollment.selectors import guarded_policies
+
+    own = Q(policy__person_id=resident.person_id)
+    claim = (Claim.objects.filter(own | Q(policy__in=guarded_policies(resident).values("pk")), pk=claim_id)
+             .select_related("settlement", "policy__person", "policy__plan__version").first())
+    if claim is None:
+        raise Http404
+    return claim
+
+
+@resident_required
+def claim_detail(request, claim_id):
+    """One claim: its payout explained, its progress as a timeline, and any request for documents,
+    answered here by uploading them."""
+    claim = _resident_claim(request.resident, claim_id)
+    open_request = claim.document_requests.filter(answered_at__isnull=True).first()
+    form = DocumentsForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if open_request is None:
+            messages.info(request, "该理赔没有待补充的材料。")
+            return redirect("claims:claim", claim_id=claim.pk)
+        if form.is_valid():
+            services.claim_documents_upload(claim=claim, resident=request.resident,
+                                            files=form.cleaned_data["documents"], note=form.cleaned_data["note"])
+            messages.success(request, "材料已上传，工作人员将尽快审核。")
+            return redirect("claims:claim", claim_id=claim.pk)
+    payee = payee_services.current_payees([claim.policy.person_id]).get(claim.policy.person_id)
+    return render(request, "claims/claim.html", {
+        "claim": claim, "stages": claim.stages.all(), "open_request": open_request, "form": form,
+        "requests": claim.document_requests.prefetch_related("documents"), "payee": payee,
+        "awaits_payee": claim.state == Claim.APPROVED and claim.payable > 0 and payee is None,
+        "max_mb": MAX_FILE_BYTES // 1024 // 1024,
+    }, status=422 if request.method == "POST" else 200)
+
+
+@resident_required
+def claim_document(request, claim_id, document_id):
+    claim = _resident_claim(request.resident, claim_id)
+    doc = ClaimDocument.objects.filter(pk=document_id, request__claim=claim).first()
     if doc is None:
         raise Http404
     return FileResponse(doc.file.open("rb"), content_type=doc.content_type, filename=doc.original_name)
@@ -164,5 +227,7 @@ urlpatterns = [
     path("", my_claims, name="my_claims"),
     path("submit/", submit, name="submit"),
     path("payees/", payees, name="payees"),
+    path("<int:claim_id>/", claim_detail, name="claim"),
+    path("<int:claim_id>/documents/<int:document_id>/", claim_document, name="claim_document"),
     path("submissions/<str:number>/documents/<int:document_id>/", document, name="document"),
 ]

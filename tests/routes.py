@@ -174,6 +174,8 @@ ROUTES: dict[str, Route] = {
     "claims:my_claims": Route(residents_only(), page=True),
     "claims:submit": Route(residents_only(), page=True),
     "claims:payees": Route(residents_only(), page=True),
+    "claims:claim": Route(only(OWNER), args=lambda w: [w.claim.pk], page=True),
+    "claims:claim_document": Route(only(OWNER), args=lambda w: [w.claim.pk, w.claim_document.pk]),
     "claims:document": Route(only(OWNER), args=lambda w: [w.submission.number, w.document.pk]),
     # Supervision and service
     "supervision:dashboard": Route(staff_only(BUREAU, INSURER, SUPERUSER), page=True),

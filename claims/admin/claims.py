@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,6 +20,8 @@ from claims.models import (
     REJECTION_CODES,
     Claim,
 )
+
+staff_reads = logging.getLogger("portal.staff_reads")
 
 # --- Claims ------------------------------------------------------------------------------------
 
@@ -53,6 +57,11 @@ class ApproveForm(forms.Form):
 class RejectForm(forms.Form):
     code = forms.ChoiceField(label="拒赔原因", choices=[("", "请选择")] + REJECTION_CODES)
     note = forms.CharField(label="说明", required=False, max_length=500)
+
+
+class DocumentsRequestForm(forms.Form):
+    reason = forms.CharField(label="需补充的材料及原因", max_length=300, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="居民将收到短信，并在“我的理赔”该理赔页面看到此说明并上传材料。")
 
 
 class CorrectForm(forms.Form):
@@ -106,6 +115,10 @@ class ClaimAdmin(ReadOnlyAdmin):
             path("<int:claim_id>/approve/", view(self.approve_view), name="claims_claim_approve"),
             path("<int:claim_id>/reject/", view(self.reject_view), name="claims_claim_reject"),
             path("<int:claim_id>/correct/", view(self.correct_view), name="claims_claim_correct"),
+            path("<int:claim_id>/request-documents/", view(self.request_documents_view),
+                 name="claims_claim_request_documents"),
+            path("<int:claim_id>/documents/<int:document_id>/", view(self.document_view),
+                 name="claims_claim_document"),
             *super().get_urls(),
         ]
 
@@ -128,6 +141,11 @@ class ClaimAdmin(ReadOnlyAdmin):
             "record": selectors.masked_record(claim.settlement.record),
             "lines": claim.lines.all(), "year": selectors.year_summary(claim.policy),
             "audit": selectors.audit_trail(claim),
+            "stages": claim.stages.all(),
+            "document_requests": claim.document_requests.select_related("requested_by").prefetch_related("documents"),
+            "can_request_documents": can_review and claim.state in Claim.OPEN_FOR_REVIEW
+            and not claim.document_requests.filter(answered_at__isnull=True).exists(),
+            "documents_form": forms_.get("documents_form") or DocumentsRequestForm(),
             "can_review": can_review,
             "errors": [error for form in forms_.values() for error in form.non_field_errors()],
             "can_approve": (claim.state == Claim.PENDING_REVIEW and can_review)
@@ -169,6 +187,22 @@ class ClaimAdmin(ReadOnlyAdmin):
             services.claim_reject(claim_id=claim.pk, user=request.user, code=data["code"], note=data["note"])
             return "已拒赔，保单年度已重新计算"
         return self._action(request, claim_id, RejectForm, "reject_form", run)
+
+    def request_documents_view(self, request, claim_id):
+        def run(claim, data):
+            services.claim_documents_request(claim_id=claim.pk, user=request.user, reason=data["reason"])
+            return "已要求居民补充材料，并已短信通知"
+        return self._action(request, claim_id, DocumentsRequestForm, "documents_form", run)
+
+    def document_view(self, request, claim_id, document_id):
+        from claims.models import ClaimDocument
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        document = get_object_or_404(ClaimDocument, pk=document_id, request__claim_id=claim_id)
+        staff_reads.info("claim %s document %s read by %s", claim_id, document_id, request.user.get_username())
+        return FileResponse(document.file.open("rb"), content_type=document.content_type,
+                            filename=document.original_name)
 
     def correct_view(self, request, claim_id):
         def run(claim, data):

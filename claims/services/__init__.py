@@ -6,6 +6,8 @@
 - ``review``: staff approval, rejection and corrections
 - ``payouts``: payout batches and their reconciliation
 - ``submissions``: staff import and residents' out-of-region claims
+- ``payees``: residents' verified payee accounts
+- ``progress``: claim stages, SMS at each change, document requests and uploads
 """
 
 from claims.services.intake import (
@@ -20,6 +22,12 @@ from claims.services.intake import (
     settlements_receive,
 )
 from claims.services.payouts import payout_batch_create, payout_batch_reconcile
+from claims.services.progress import (
+    claim_documents_request,
+    claim_documents_upload,
+    claim_stage_record,
+    claim_tell,
+)
 from claims.services.recompute import (
     _facts,
     policy_year_recompute,
@@ -38,6 +46,7 @@ from claims.services.submissions import (
 
 __all__ = [
     "ACCEPTED_STATUS", "CONFLICT", "DUPLICATE", "REFUSED", "Receipt", "ReviewRefused", "_facts", "claim_approve",
+    "claim_documents_request", "claim_documents_upload", "claim_stage_record", "claim_tell",
     "claim_reject", "claim_submission_create", "claim_submission_key", "claim_submission_refuse", "content_hash",
     "payout_batch_create", "payout_batch_reconcile", "policy_year_recompute", "policy_years_enqueue",
     "policy_years_recompute", "policy_years_sweep", "settlement_correct",

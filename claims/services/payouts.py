@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from claims.models import (
     Claim,
+    ClaimStage,
     Payee,
     PayoutBatch,
     PayoutItem,
@@ -76,6 +77,18 @@ def payout_batch_create(*, program, user) -> PayoutBatch:
     return batch
 
 
+def _progress_paid(paid: list, at) -> None:
+    """Each payment received: the claim's ``paid`` stage and an SMS naming the account's last digits."""
+    from claims.services.recompute import _notify
+
+    ClaimStage.objects.bulk_create([ClaimStage(claim=claim, stage=ClaimStage.PAID, at=at, note=(
+        f"{item.amount:.2f}元支付至{item.payee.card_masked}" if item.payee else f"{item.amount:.2f}元"))
+        for claim, item in paid])
+    _notify([(claim.policy, "claim_paid", {"name": claim.policy.person.name, "amount": f"{item.amount:.2f}",
+                                           "last4": item.payee.card_masked[-4:] if item.payee else "—"})
+             for claim, item in paid])
+
+
 def payout_batch_reconcile(*, batch_id: int, user, paid: dict[str, Decimal] | None = None) -> PayoutBatch:
     """Close a batch with what the insurer reports paid: ``paid`` maps settlement ids to amounts
     (from the insurer's return file), or None when the whole batch was paid as exported.
@@ -87,12 +100,13 @@ def payout_batch_reconcile(*, batch_id: int, user, paid: dict[str, Decimal] | No
         batch = PayoutBatch.objects.select_for_update().get(pk=batch_id)
         if batch.status != PayoutBatch.OPEN:
             raise ReviewRefused("reconciled", "该批次已对账，不能重复确认")
-        items = list(batch.items.select_related("claim__settlement").select_for_update(of=("self",)))
+        items = list(batch.items.select_related("claim__settlement", "payee").select_for_update(of=("self",)))
         by_settlement = {item.claim.settlement.settlement_id: item for item in items}
         report = {"paid": 0, "missing": [], "mismatched": [], "unknown": []}
         if paid is not None:
             report["unknown"] = sorted(set(paid) - set(by_settlement))
         paid_total = Decimal("0.00")
+        paid_now: list = []
         for settlement_id, item in by_settlement.items():
             reported = item.amount if paid is None else paid.get(settlement_id)
             if reported is None:
@@ -106,13 +120,17 @@ def payout_batch_reconcile(*, batch_id: int, user, paid: dict[str, Decimal] | No
                 item.status = PayoutItem.PAID
                 report["paid"] += 1
                 paid_total += item.amount
-                claim = Claim.objects.select_for_update().get(pk=item.claim_id)
+                claim = Claim.objects.select_for_update(of=("self",)).select_related("policy__person").get(
+                    pk=item.claim_id)
                 claim.paid_amount += item.amount
                 if claim.state == Claim.APPROVED and claim.payable == 0:
                     claim.mark_paid()
                 claim.save()
+                if item.amount > 0:
+                    paid_now.append((claim, item))
             item.save(update_fields=["status"])
         batch.status, batch.reconciled_at = PayoutBatch.RECONCILED, timezone.now()
         batch.paid_total, batch.reconciliation = paid_total, report
         batch.save()
+        _progress_paid(paid_now, batch.reconciled_at)
     return batch

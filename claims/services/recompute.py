@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from typing import NamedTuple
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from claims import selectors as claim_selectors
 from claims.models import (
     Claim,
     ClaimLine,
+    ClaimStage,
     PolicyYear,
     Settlement,
     SettlementSource,
@@ -114,12 +116,16 @@ def _approved(claim: Claim, notices: list) -> None:
 
 
 def _notify(notices: list) -> None:
-    """Whom to tell about each approved payout: the insured person's account, else the buyer's;
-    three queries for the whole batch, the messages sent once the transaction commits. Without a
-    verified payee the message asks for one (``payout_payee_needed``)."""
+    """Tell the resident: ``(policy, amount)`` for an approved payout, ``(policy, template, params)``
+    for any other change of a claim (an approved SMS template each). Whom: the insured person's
+    account, else the buyer's; three queries for the whole batch, the messages sent once the
+    transaction commits. An approved payout without a verified payee asks for one
+    (``payout_payee_needed``)."""
     if not notices:
         return
-    policies = {policy.pk: policy for policy, _ in notices}
+    from claims.models import Payee
+
+    policies = {notice[0].pk: notice[0] for notice in notices}
     own: dict[int, Resident] = {}
     for resident in Resident.objects.filter(person_id__in={p.person_id for p in policies.values()}).order_by("pk"):
         own.setdefault(resident.person_id, resident)
@@ -129,21 +135,27 @@ def _notify(notices: list) -> None:
         for resident in (Resident.objects.filter(orders__policies__in=missing)
                          .annotate(policy_pk=F("orders__policies")).order_by("pk")):
             buyers.setdefault(resident.policy_pk, resident)
-    from claims.models import Payee
-
     with_payee = set(Payee.objects.filter(person_id__in={p.person_id for p in policies.values()},
                                           replaced_at__isnull=True).values_list("person_id", flat=True))
-    for policy, amount in notices:
+    for notice in notices:
+        policy = notice[0]
         account = own.get(policy.person_id) or buyers.get(policy.pk)
-        if account is not None and account.phone:
-            phone = account.phone
-            if policy.person_id in with_payee:
-                transaction.on_commit(lambda phone=phone, amount=amount: sms.send(
-                    phone=phone, template="payout_approved", amount=amount))
-            else:  # the money waits for a verified payee: ask for one (我的理赔 says the same)
-                name = policy.person.name
-                transaction.on_commit(lambda phone=phone, amount=amount, name=name: sms.send(
-                    phone=phone, template="payout_payee_needed", name=name, amount=amount))
+        if account is None or not account.phone:
+            continue
+        if len(notice) == 3:
+            template, params = notice[1], notice[2]
+        elif policy.person_id in with_payee:
+            template, params = "payout_approved", {"amount": notice[1]}
+        else:  # the money waits for a verified payee: ask for one (我的理赔 says the same)
+            template, params = "payout_payee_needed", {"name": policy.person.name, "amount": notice[1]}
+        transaction.on_commit(partial(_send, account.phone, template, params))
+
+
+def _send(phone: str, template: str, params: dict) -> None:
+    try:
+        sms.send(phone=phone, template=template, **params)
+    except sms.SmsError as exc:  # told on the page all the same; never fails the change itself
+        logger.warning("claim SMS %s not sent: %s", template, exc.code)
 
 
 class _Line(NamedTuple):
@@ -238,12 +250,14 @@ def policy_years_recompute(*, policy_ids, reason: str = "") -> int:
                 claim_id__in=[c.pk for c in claims.values()]).values_list("claim_id", "responsibility", "payout"):
             recorded[claim_id][code] += payout
 
-        fresh, lines, changed, notices = [], [], [], []
+        fresh, lines, changed, notices, stages = [], [], [], [], []
         for year in years:
             _recompute(year, policies[year.policy_id], by_policy[year.policy_id], claims, recorded, reason,
-                       fresh, lines, changed, notices)
+                       fresh, lines, changed, notices, stages)
         # New claims are written with their decision in one statement; only earlier claims are updated.
         Claim.objects.bulk_create(fresh, batch_size=1000)
+        ClaimStage.objects.bulk_create([ClaimStage(claim_id=claim.pk, stage=stage, at=at, note=note)
+                                        for claim, stage, at, note in stages], batch_size=2000)
         Claim.objects.bulk_update(changed, CLAIM_DECISION_FIELDS, batch_size=500)
         _lines_copy(lines)  # after the claims: each line's new claim has its primary key now
         _years_update(years)
@@ -253,9 +267,16 @@ def policy_years_recompute(*, policy_ids, reason: str = "") -> int:
     return len(lines)
 
 
-def _recompute(year, policy, settlements, claims, recorded, reason, fresh, lines, changed, notices) -> None:
+STAGE_OF_STATE = {Claim.APPROVED: ClaimStage.APPROVED, Claim.PENDING_REVIEW: ClaimStage.IN_REVIEW,
+                  Claim.REJECTED: ClaimStage.REJECTED, Claim.PAID: ClaimStage.PAID}
+
+
+def _recompute(year, policy, settlements, claims, recorded, reason, fresh, lines, changed, notices,
+               stages=None) -> None:
     """One policy year: the engine over all its live settlements, then the difference against what
-    was recorded (appended to ``fresh``, ``lines``, ``changed``, ``notices``)."""
+    was recorded (appended to ``fresh``, ``lines``, ``changed``, ``notices``, and the progress
+    ``stages`` each claim went through: (claim, stage, at, note))."""
+    stages = [] if stages is None else stages
     new_claims = {s.pk: Claim(settlement=s, policy=policy) for s in settlements if s.pk not in claims}
     claims.update(new_claims)
     fresh += new_claims.values()
@@ -298,8 +319,20 @@ def _recompute(year, policy, settlements, claims, recorded, reason, fresh, lines
         claim.payout = sum((ln.payout for ln in target.values()), Decimal("0.00"))
         claim.outcome = outcome.status if outcome else "reversed" if settlement.reversed_at else "withdrawn"
         claim.reason = (outcome.reason or "") if outcome else claim.outcome
+        now = timezone.now()
+        if claim.state == Claim.RECEIVED:
+            stages.append((claim, ClaimStage.RECEIVED, settlement.received_at or now, ""))
         if claim.rejected_by_id is None:
             _decide_by_rules(claim, outcome, notices)
+            note = reason if claim.pk else ""
+            stages.append((claim, ClaimStage.CALCULATED, now, note[:300]))
+            stage = STAGE_OF_STATE.get(claim.state)
+            if stage is not None:
+                stages.append((claim, stage, now, claim.rejection_label if stage == ClaimStage.REJECTED else ""))
+            if stage == ClaimStage.IN_REVIEW:
+                notices.append((policy, "claim_in_review", {
+                    "name": policy.person.name, "hospital": settlement.hospital_name[:30],
+                    "settlement": settlement.settlement_id}))
         claim.updated_at = timezone.now()
         if claim.pk:
             changed.append(claim)

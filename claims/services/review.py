@@ -36,12 +36,17 @@ def _audit(user, action: str, reason: str = ""):
 
 
 def _locked_claim(claim_id: int) -> Claim:
-    return Claim.objects.select_for_update().select_related("settlement__source", "policy__order").get(pk=claim_id)
+    return Claim.objects.select_for_update(of=("self",)).select_related(
+        "settlement__source", "policy__order", "policy__person").get(pk=claim_id)
 
 
 def _notify_approved(claim: Claim) -> None:
+    from claims.models import ClaimStage
+
     notices: list = []
     _approved(claim, notices)
+    ClaimStage.objects.create(claim=claim, stage=ClaimStage.PAID if claim.state == Claim.PAID else ClaimStage.APPROVED,
+                              at=timezone.now(), note=claim.decision_note[:300])
     _notify(notices)
 
 
@@ -50,6 +55,7 @@ def claim_approve(*, claim_id: int, user, note: str = "") -> Claim:
     waits for a second approver, who must be someone else (also a database constraint)."""
     with transaction.atomic(), _audit(user, "approve", note):
         claim = _locked_claim(claim_id)
+        claim.decision_note = note
         if claim.state == Claim.PENDING_REVIEW:
             if not user.has_perm("claims.review_claim"):
                 raise ReviewRefused("forbidden", "您没有审核理赔的权限")
@@ -95,6 +101,13 @@ def claim_reject(*, claim_id: int, user, code: str, note: str = "") -> Claim:
         claim.rejected_by, claim.rejection_code, claim.decision_note = user, code, note
         claim.decided_at = timezone.now()
         claim.save()
+        from claims.models import ClaimStage
+
+        label = claim.rejection_label + (f"（{note}）" if note else "")
+        ClaimStage.objects.create(claim=claim, stage=ClaimStage.REJECTED, at=claim.decided_at, note=label[:300])
+        _notify([(claim.policy, "claim_rejected", {"name": claim.policy.person.name,
+                                                   "settlement": claim.settlement.settlement_id,
+                                                   "reason": label[:30]})])
         policy_year_recompute(policy_id=claim.policy_id, reason=f"审核拒赔：{claim.rejection_label}")
     return claim
 

@@ -177,6 +177,7 @@ def _build():
         discharge_date=w.version.coverage_start, description="异地住院",
         files=[SimpleUploadedFile("结算单.pdf", PDF, "application/pdf")])
     w.document = w.submission.documents.get()
+    w.claim, w.claim_document = _claim_with_document(w)
     w.ticket = supervision_services.ticket_open(
         resident=w.owner, kind="enquiry", subject="咨询", body="请问保障何时开始？",
         attachment=SimpleUploadedFile("附件.pdf", PDF, "application/pdf"))
@@ -202,6 +203,28 @@ def _build():
                                 coinsurer=CoInsurer.objects.filter(program__code="wuwei", is_lead=True).first())
     assert Campaign.objects.filter(pk=w.campaign.pk).exists()
     return w
+
+
+def _claim_with_document(w):
+    """The owner's claim held for review, with documents she uploaded on request."""
+    from django.utils import timezone
+
+    from claims.models import Claim, ClaimDocument, DocumentRequest, Settlement
+    from tests.factories import settlement_source
+
+    settlement = Settlement.objects.create(
+        source=settlement_source(), settlement_id="S-WORLD", record={}, content_hash="x",
+        id_hash=w.policy.person.id_hash, id_masked=w.policy.person.id_masked, name=w.policy.person.name,
+        hospital_code="H1", hospital_name="武威市人民医院", admission_date=w.version.coverage_start,
+        settled_at=timezone.now(), pre_existing=False, policy=w.policy, match_status="matched")
+    claim = Claim.objects.create(settlement=settlement, policy=w.policy, state=Claim.PENDING_REVIEW)
+    request = DocumentRequest.objects.create(claim=claim, reason="请补充出院小结",
+                                             requested_by=staff_user("requester", "理赔审核员"),
+                                             answered_at=timezone.now())
+    document = ClaimDocument.objects.create(request=request, file=SimpleUploadedFile("出院小结.pdf", PDF),
+                                            original_name="出院小结.pdf", content_type="application/pdf",
+                                            size=len(PDF))
+    return claim, document
 
 
 @dataclass(frozen=True)

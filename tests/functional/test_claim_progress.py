@@ -1,0 +1,152 @@
+"""Claim progress (issue 15): each stage recorded with its time by the service that causes it, an SMS
+at each change the resident should know of, and documents requested by staff with a reason and
+uploaded by the resident on the claim's page, then reviewed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from claims import services
+from claims.models import Claim, ClaimDocument, ClaimStage
+from portal.integrations.sms import template_id
+from portal.integrations.sms.simulator.models import SmsMessage
+from tests.factories import (
+    MOTHER_ID,
+    SELF_ID,
+    active_policy,
+    make_resident,
+    roster,
+    settlement_record,
+    settlement_source,
+    staff_user,
+    verified_payee,
+)
+
+pytestmark = pytest.mark.django_db
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+LARGE = {"in_catalog_self_pay": "60000.00"}  # pays 17,200.00: above the automatic limit, held for review
+
+
+@pytest.fixture
+def resident(products):
+    roster(SELF_ID, "张桂兰")
+    return make_resident()
+
+
+@pytest.fixture
+def policy(resident):
+    return active_policy(resident)
+
+
+def received(policy, *records, capture):
+    source = settlement_source()
+    with capture(execute=True):
+        for record in records:
+            services.settlement_receive(source=source, record=record)
+        services.policy_year_recompute(policy_id=policy.pk)
+    return {c.settlement.settlement_id: c for c in Claim.objects.select_related("settlement", "policy__person")}
+
+
+def stages(claim) -> list[str]:
+    return list(ClaimStage.objects.filter(claim=claim).order_by("at", "id").values_list("stage", flat=True))
+
+
+def texts(name) -> list[str]:
+    return list(SmsMessage.objects.filter(template_id=template_id(name)).values_list("body", flat=True))
+
+
+def test_a_held_claim_goes_through_review_approval_and_payment_with_an_sms_at_each_change(
+        client, resident, policy, django_capture_on_commit_callbacks):
+    payee = verified_payee(policy.person)
+    claim = received(policy, settlement_record("S1", **LARGE), capture=django_capture_on_commit_callbacks)["S1"]
+    assert stages(claim) == ["received", "calculated", "in_review"]
+    assert len(texts("claim_in_review")) == 1 and "S1" in texts("claim_in_review")[0]
+    first = ClaimStage.objects.filter(claim=claim).order_by("at", "id").first()
+    assert first.at == claim.settlement.received_at
+
+    approver = staff_user("approver", "理赔复核人")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.claim_approve(claim_id=claim.pk, user=approver, note="票据齐全")
+    assert stages(claim)[-1] == "approved" and "17200.00" in texts("payout_approved")[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = services.payout_batch_create(program=policy.version.program, user=approver)
+        services.payout_batch_reconcile(batch_id=batch.pk, user=approver)
+    batch.refresh_from_db()
+    paid = ClaimStage.objects.filter(claim=claim).order_by("at", "id").last()
+    assert paid.stage == "paid" and paid.at == batch.reconciled_at and payee.card_masked in paid.note
+    assert "17200.00" in texts("claim_paid")[0] and payee.card_masked[-4:] in texts("claim_paid")[0]
+
+    client.force_login(resident.user)
+    html = client.get(f"/claims/{claim.pk}/").content.decode()
+    for label in ("已接收结算信息", "已计算赔付", "人工审核中", "审核通过", "赔款已支付"):
+        assert label in html
+    assert "赔款已支付" in client.get("/claims/").content.decode()
+
+
+def test_a_claim_approved_by_the_rules_is_received_calculated_and_approved(
+        resident, policy, django_capture_on_commit_callbacks):
+    claim = received(policy, settlement_record("S1"), capture=django_capture_on_commit_callbacks)["S1"]
+    assert stages(claim) == ["received", "calculated", "approved"]
+    assert not texts("claim_in_review")
+
+
+def test_a_rejection_is_a_stage_with_its_reason_and_an_sms(resident, policy, django_capture_on_commit_callbacks):
+    claim = received(policy, settlement_record("S1", **LARGE), capture=django_capture_on_commit_callbacks)["S1"]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.claim_reject(claim_id=claim.pk, user=staff_user("reviewer", "理赔审核员"), code="fraud_suspected",
+                              note="票据存疑")
+    assert stages(claim)[-1] == "rejected"  # the recomputation that takes the payout back adds no stage
+    assert ClaimStage.objects.filter(claim=claim, stage="rejected").get().note == "疑似虚假或欺诈理赔（票据存疑）"
+    assert "疑似虚假或欺诈理赔" in texts("claim_rejected")[0]
+
+
+def test_documents_requested_uploaded_on_the_claim_page_then_reviewed(
+        client, resident, policy, settings, tmp_path, django_capture_on_commit_callbacks):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    claim = received(policy, settlement_record("S1", **LARGE), capture=django_capture_on_commit_callbacks)["S1"]
+    reviewer = staff_user("reviewer", "理赔审核员")
+    client.force_login(reviewer)
+    response = client.post(f"/admin/claims/claim/{claim.pk}/request-documents/", {"reason": " "})
+    assert response.status_code == 422 and not claim.document_requests.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/admin/claims/claim/{claim.pk}/request-documents/",
+                               {"reason": "请补充出院小结和费用明细清单"})
+    assert response.status_code == 302
+    assert stages(claim)[-1] == "documents_requested"
+    assert "请补充出院小结和费用明细清单" in texts("claim_documents_requested")[0]
+    with pytest.raises(services.ReviewRefused) as twice:
+        services.claim_documents_request(claim_id=claim.pk, user=reviewer, reason="再要一次")
+    assert twice.value.code == "open_request"
+
+    client.force_login(resident.user)
+    listing = client.get("/claims/").content.decode()
+    assert "需补充材料：请补充出院小结和费用明细清单" in listing
+    page = client.get(f"/claims/{claim.pk}/").content.decode()
+    assert "请补充出院小结和费用明细清单" in page and 'enctype="multipart/form-data"' in page
+    bad = client.post(f"/claims/{claim.pk}/", {"documents": [SimpleUploadedFile("小结.pdf", b"MZ not a pdf")]})
+    assert bad.status_code == 422 and "不是 JPG、PNG 或 PDF 文件" in bad.content.decode()
+    assert not ClaimDocument.objects.exists() and stages(claim)[-1] == "documents_requested"
+    done = client.post(f"/claims/{claim.pk}/", {"documents": [SimpleUploadedFile("出院小结.pdf", PDF)],
+                                                "note": "费用清单随后补"})
+    assert done.status_code == 302 and stages(claim)[-1] == "documents_received"
+    document = ClaimDocument.objects.get()
+    assert document.content_type == "application/pdf"
+    assert client.get(f"/claims/{claim.pk}/documents/{document.pk}/").status_code == 200
+
+    other = make_resident(phone="13800000002", name="李秀英", id_number=MOTHER_ID)
+    client.force_login(other.user)
+    assert client.get(f"/claims/{claim.pk}/").status_code == 404
+    assert client.get(f"/claims/{claim.pk}/documents/{document.pk}/").status_code == 404
+
+    client.force_login(reviewer)
+    review = client.get(f"/admin/claims/claim/{claim.pk}/change/").content.decode()
+    assert "出院小结.pdf" in review and "费用清单随后补" in review
+    served = client.get(f"/admin/claims/claim/{claim.pk}/documents/{document.pk}/")
+    assert b"".join(served.streaming_content) == PDF
+    services.claim_approve(claim_id=claim.pk, user=staff_user("approver", "理赔复核人"))
+    claim.refresh_from_db()
+    assert claim.state == Claim.APPROVED and claim.payout == Decimal("17200.00")
+    assert stages(claim)[-3:] == ["documents_requested", "documents_received", "approved"]
