@@ -20,7 +20,7 @@ from django.utils import timezone
 
 # What a resident reads about a policy (我的保单, the e-policy), by state and today's date.
 PENDING_PAYMENT, NOT_STARTED, IN_FORCE, ENDED, CANCELLED, LAPSED = (
-    "待支付", "待生效", "已生效", "已满期", "已退保", "未支付已失效")
+    "待支付", "待生效", "保障中", "已到期", "已退保", "未支付已失效")
 
 
 def start_for(*, version, paid_on: date) -> date:
@@ -30,7 +30,7 @@ def start_for(*, version, paid_on: date) -> date:
 
 
 def state_label(policy, today: date | None = None) -> str:
-    """待支付 / 待生效 (paid, cover not yet started) / 已生效 / 已满期 / 已退保 / 未支付已失效."""
+    """待支付 / 待生效 (paid, cover not yet started) / 保障中 / 已到期 / 已退保 / 未支付已失效."""
     today = today or timezone.localdate()
     if policy.status == "pending":
         return PENDING_PAYMENT

@@ -165,8 +165,11 @@ class RowCheck:
     age: int | None = None  # on the cover start date
 
     def refuse(self, code: str, message: str) -> None:
+        """The first code stays the row's (for systems); every message is told (for people)."""
         if not self.code:
             self.code, self.message = code, message
+        elif message not in self.message:
+            self.message += ("" if self.message.endswith(("。", "；")) else "；") + message
 
 
 def _looks_numeric(value: str) -> bool:
@@ -176,29 +179,31 @@ def _looks_numeric(value: str) -> bool:
 
 
 def _check_row(row: dict, plan: Plan) -> RowCheck:
+    """Every local check of one row, all of them (a row tells all its errors at once)."""
     check = RowCheck(name=row.get(NAME, "").strip(), raw_id=row.get(ID_NUMBER, "").strip(),
                      phone=row.get(PHONE, "").strip())
+    parsed = None
     if _looks_numeric(check.raw_id):
         check.refuse("id_as_number", f"身份证号“{check.raw_id}”已被表格软件转成数字（科学计数法），原号码无法还原："
                                      "请把该列设置为“文本”格式后重新填写。")
-        return check
-    try:
-        parsed = idnumber.parse(check.raw_id)
-    except idnumber.IdNumberError as exc:
-        check.refuse(exc.code, exc.message)
-        return check
-    check.number = parsed.number
+    else:
+        try:
+            parsed = idnumber.parse(check.raw_id)
+        except idnumber.IdNumberError as exc:
+            check.refuse(exc.code, exc.message)
     if not check.name:
         check.refuse("name_required", "请填写姓名。")
     elif not selectors.NAME_PATTERN.match(check.name):
         check.refuse("name_invalid", "姓名应为2至30个汉字或字母，与身份证一致。")
     if check.phone and not (check.phone.isdigit() and len(check.phone) == 11 and check.phone.startswith("1")):
         check.refuse("phone_invalid", "手机号应为11位数字，可留空。")
-    late = midyear.late_terms(plan.version, timezone.localdate())  # a mid-year joiner: his own cover start
-    check.age = parsed.age_on(late.cover_start if late else plan.version.coverage_start)
-    check.price = plan.price_for_age(check.age)
-    if check.price is None:
-        check.refuse("no_price", "该年龄暂无对应保费。")
+    if parsed is not None:
+        check.number = parsed.number
+        late = midyear.late_terms(plan.version, timezone.localdate())  # a mid-year joiner: his own cover start
+        check.age = parsed.age_on(late.cover_start if late else plan.version.coverage_start)
+        check.price = plan.price_for_age(check.age)
+        if check.price is None:
+            check.refuse("no_price", "该年龄暂无对应保费。")
     return check
 
 
@@ -223,7 +228,7 @@ def _finish(checks: list[RowCheck], version, seen: dict[str, int], first_row: in
         digest = crypto.blind_index(check.number) if check.number else ""
         if digest:
             if digest in seen:
-                check.code, check.message = "duplicate_in_file", f"与第{seen[digest]}行的身份证号重复。"
+                check.refuse("duplicate_in_file", f"与第{seen[digest]}行的身份证号重复。")
             else:
                 seen[digest] = first_row + offset
         hashed.append((check, digest))

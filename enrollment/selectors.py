@@ -17,6 +17,19 @@ from claims.rules.model import (
 )
 from claims.rules.model import Responsibility as RuleResponsibility
 from enrollment.models import Plan, ProductVersion, Responsibility
+from portal.money import yuan
+
+SALE_STATES = {"upcoming": "即将开售", "open": "在售", "closed": "已停售"}
+
+
+def sale_state(version: ProductVersion, today=None) -> str:
+    """``upcoming``, ``open`` or ``closed`` (已停售: past its sales window) on ``today``."""
+    from django.utils import timezone
+
+    today = today or timezone.localdate()
+    if today < version.sales_start:
+        return "upcoming"
+    return "open" if today <= version.sales_end else "closed"
 
 
 def published_versions() -> QuerySet[ProductVersion]:
@@ -141,13 +154,13 @@ def plan_summaries(version: ProductVersion) -> list[PlanSummary]:
     for plan in plans:
         groups = {g.code: g for g in plan.deductible_groups.all()}
         band_text = "；".join(
-            f"{'累计' + str(b.upper) + '元（含）以下' if b.upper is not None else '以上'}{percent(b.ratio)}"
+            f"{'累计' + yuan(b.upper) + '（含）以下' if b.upper is not None else '以上'}{percent(b.ratio)}"
             for b in plan.ratio_bands.all()
         )
         lines = []
         for r in plan.responsibilities.all():
             group = groups.get(r.deductible_group)
-            deductible = f"{group.amount} 元（{group.name}）" if group else "无"
+            deductible = f"{yuan(group.amount)}（{group.name}）" if group else "无"
             ratio = band_text if r.schedule == Responsibility.BANDS else percent(r.flat_ratio or Decimal("0"))
             lines.append(LineSummary(name=r.name, limit=r.annual_limit, deductible=deductible, ratio=ratio))
         summaries.append(PlanSummary(plan=plan, lines=lines, pre_existing=percent(plan.pre_existing_ratio)))

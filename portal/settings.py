@@ -149,7 +149,7 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "portal.context_processors.site",
             ],
-            "builtins": ["template_partials.templatetags.partials"],
+            "builtins": ["template_partials.templatetags.partials", "portal.templatetags.money"],
         },
     },
 ]

@@ -14,13 +14,15 @@ from portal.context_processors import LARGE_TEXT_COOKIE
 
 
 def home(request):
-    return render(request, "portal/home.html", {"versions": selectors.published_versions()})
+    versions = [(version, selectors.sale_state(version)) for version in selectors.published_versions()]
+    return render(request, "portal/home.html", {"versions": versions})
 
 
 def product_detail(request, slug):
     version = get_object_or_404(selectors.published_versions(), slug=slug)
     return render(
-        request, "portal/product_detail.html", {"version": version, "plans": selectors.plan_summaries(version)}
+        request, "portal/product_detail.html",
+        {"version": version, "plans": selectors.plan_summaries(version), "sale": selectors.sale_state(version)},
     )
 
 

@@ -128,7 +128,7 @@ ROUTES: dict[str, Route] = {
                                           method="POST"),
     "enrollment:invitation_answer": Route(only(OTHER), args=lambda w: [w.invitation.pk], method="POST",
                                           data=lambda w: {"answer": "accept"}),
-    "enrollment:org_tax": Route(only(OPERATOR), args=lambda w: [w.organization.pk], page=True),
+    "enrollment:org_tax": Route(only(OPERATOR), args=lambda w: [w.organization.pk]),
     "enrollment:org_payroll": Route(only(OPERATOR), args=lambda w: [w.organization.pk], method="POST",
                                     data=lambda w: {"year": "2025", "amount": "1000000.00"}),
     "enrollment:campaign_new": Route(only(OPERATOR), args=lambda w: [w.organization.pk], page=True),

@@ -155,7 +155,7 @@ class Policy(models.Model):
 
     @property
     def state_label(self) -> str:
-        """待支付 / 待生效 / 已生效 / 已满期 / 已退保 / 未支付已失效, by the policy's own dates."""
+        """待支付 / 待生效 / 保障中 / 已到期 / 已退保 / 未支付已失效, by the policy's own dates."""
         from enrollment import cover
 
         return cover.state_label(self)

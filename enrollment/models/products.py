@@ -260,8 +260,14 @@ class PriceBand(models.Model):
         triggers = [_frozen_when_published("priceband", _PLAN_CHILD_VERSION)]
 
     def __str__(self) -> str:
-        upper = "以上" if self.max_age is None else f"–{self.max_age}岁"
-        return f"{self.min_age}{upper}：{self.price}元"
+        from portal.money import yuan
+
+        return f"{self.ages}：{yuan(self.price)}"
+
+    @property
+    def ages(self) -> str:
+        """The band's ages as people read them: ``0–17岁``, ``60岁及以上``."""
+        return f"{self.min_age}岁及以上" if self.max_age is None else f"{self.min_age}–{self.max_age}岁"
 
 
 @pghistory.track()

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -47,7 +48,10 @@ def _plans_on_sale():
 
 
 def _plan_label(plan: Plan) -> str:
-    return f"{plan.version.name} · {plan.name}（{plan.price or '按年龄'}元）"
+    from portal.money import yuan
+
+    price = f"{yuan(plan.price)}/人" if plan.price else "按年龄段定价"
+    return f"{plan.version.name} · {plan.name}（{price}）"
 
 
 def _member_org(request, pk) -> tuple[Organization, OrganizationMember]:
@@ -431,7 +435,14 @@ def row_edit(request, number, row_id):
         raise Http404 from None
     context = {"list": beneficiaries, "row": row, "row_error": error}
     if request.htmx:
-        return render(request, "enrollment/org/list.html#row", context, status=422 if error else 200)
+        # The row, then the list's figures and confirm button out of band (in <template>, which
+        # htmx unwraps, so that they parse beside a table row).
+        counts, valid_amount = selectors.list_summary(beneficiaries)
+        figures = {"list": beneficiaries, "counts": counts, "valid_amount": valid_amount, "oob": True}
+        body = (render_to_string("enrollment/org/list.html#row", context, request)
+                + "<template>" + render_to_string("enrollment/org/list.html#counts", figures, request)
+                + render_to_string("enrollment/org/list.html#confirm", figures, request) + "</template>")
+        return HttpResponse(body, status=422 if error else 200)
     return redirect("enrollment:list_detail", number=number)
 
 

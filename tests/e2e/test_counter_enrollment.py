@@ -72,7 +72,7 @@ def test_counter_staff_enroll_a_resident_who_later_finds_the_policy(browser, liv
     assert not page.get_by_role("button", name="打印").is_visible()  # the print shows the policy only
     page.emulate_media(media="screen")
     page.get_by_role("link", name="返回柜面").click()
-    assert page.inner_text("[data-figure=cash]") == "69.00"
+    assert page.inner_text("[data-figure=cash]") == "69.00 元"
     record = CounterEnrollment.objects.get()
     assert record.shift.service_point.name == "凉州区服务网点" and record.order.method == "counter_cash"
     desk.close()

@@ -187,7 +187,7 @@ def test_a_campaign_page_shows_progress_against_target(client, manager, employer
     billing.bank_transfer_confirm(order=order, reference="B-1", amount=order.amount, user=manager.user)
     client.logout()
     page = client.get(reverse("enrollment:campaign_detail", args=[campaign.slug])).content.decode()
-    assert "【暖人心】职工暖心" in page and 'data-figure="people">1<' in page and 'data-figure="given">69.00<' in page
+    assert "【暖人心】职工暖心" in page and 'data-figure="people">1<' in page and 'data-figure="given">69.00 元<' in page
     assert '<progress max="100" value="25">' in page
     assert "职工暖心" in client.get(reverse("enrollment:campaign_list")).content.decode()
 

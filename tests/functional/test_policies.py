@@ -44,11 +44,11 @@ def paid(client, products):
 def test_my_policies_lists_everyone_the_resident_bought_for(client, paid):
     with time_machine.travel("2025-08-01 10:00 +08:00"):
         page = client.get(reverse("enrollment:my_policies")).content.decode()
-    assert "张桂兰（本人）" in page and "李秀英（父母）" in page and page.count("已生效") == 2
+    assert "张桂兰（本人）" in page and "李秀英（父母）" in page and page.count("保障中") == 2
 
 
-@pytest.mark.parametrize(("day", "label"), [("2025-06-20", "待生效"), ("2025-07-01", "已生效"),
-                                            ("2026-06-30", "已生效"), ("2026-07-01", "已满期")])
+@pytest.mark.parametrize(("day", "label"), [("2025-06-20", "待生效"), ("2025-07-01", "保障中"),
+                                            ("2026-06-30", "保障中"), ("2026-07-01", "已到期")])
 def test_a_paid_policy_is_in_force_only_within_its_own_dates(client, paid, day, label):
     policy = paid.policies.get(relation="self")
     with time_machine.travel(f"{day} 10:00 +08:00"):

@@ -58,7 +58,7 @@ def test_a_resident_buying_after_cover_began_is_covered_from_the_next_day(late_s
     with time_machine.travel("2026-08-10 20:00 +08:00"):
         assert policy.state_label == "待生效"
     with time_machine.travel("2026-08-11 00:01 +08:00"):
-        assert policy.state_label == "已生效"
+        assert policy.state_label == "保障中"
 
 
 def test_buying_before_cover_begins_starts_with_the_version(late_sales):

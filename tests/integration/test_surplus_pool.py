@@ -97,7 +97,7 @@ def test_the_dashboard_shows_the_pool_balance(client, wuwei_year):
         pool.year_close(version=wuwei_year, user=staff)
     login_as(client, staff)
     page = client.get(reverse("supervision:dashboard"), {"version": wuwei_year.pk}).content.decode()
-    assert "结余资金池" in page and '<strong data-figure="pool-balance">120.44</strong>' in page
+    assert "结余资金池" in page and '<strong data-figure="pool-balance">120.44 元</strong>' in page
 
 
 def test_staff_close_the_year_and_record_a_use_in_the_admin(client, wuwei_year):

@@ -1,0 +1,160 @@
+"""Every page a resident, an organization's operator or staff reads fits a phone: at 360 × 740 and
+390 × 844, in the standard and the large text size (大字版), no page scrolls sideways, every link,
+button and field is a touch target of at least 44 × 44 px, and axe-core finds no violation.
+
+The pages are the route catalogue's (tests/pages.py, checked complete by
+tests/functional/test_page_catalogue.py), on the permission matrix's seeded world, served by a
+loopback server that shares the test's database connection (tests/loopback.py). One browser
+context per size and text size; a screenshot of each page is kept under var/screenshots/.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from importlib import import_module
+from pathlib import Path
+from types import SimpleNamespace
+from wsgiref.simple_server import make_server
+
+import pytest
+
+from portal.context_processors import LARGE_TEXT_COOKIE
+from tests import pages, routes
+from tests.functional.test_permission_matrix import world  # noqa: F401 - the seeded world, built once
+from tests.loopback import _Quiet, _Server, _SharedConnectionHandler
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+SIZES = {"360x740": (360, 740), "390x844": (390, 844)}
+TEXT_SIZES = ("standard", "large")
+MIN_TARGET = 44
+
+# The measurements, in the page: what scrolls sideways and which touch targets are too small.
+# A link inside running text (a parent with its own words) is exempt, as WCAG 2.5.8 exempts it.
+MEASURE = """(minimum) => {
+  const html = document.documentElement;
+  const visible = (el) => {
+    const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== "hidden" && !el.closest("details:not([open]) > :not(summary)");
+  };
+  const inText = (el) => el.tagName === "A" && getComputedStyle(el).display === "inline" &&
+    [...el.parentElement.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+  const describe = (el) => {
+    const r = el.getBoundingClientRect();
+    const text = (el.innerText || el.value || el.name || el.getAttribute("aria-label") || "").trim().slice(0, 20);
+    return `${el.tagName.toLowerCase()}${el.type ? "[" + el.type + "]" : ""} "${text}" ${Math.round(r.width)}×${Math.round(r.height)}`;
+  };
+  const small = [...document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, summary")]
+    .filter((el) => visible(el) && !inText(el))
+    .filter((el) => { const r = el.getBoundingClientRect(); return r.width < minimum - 0.5 || r.height < minimum - 0.5; })
+    .map(describe);
+  const wide = [...document.body.querySelectorAll("*")]
+    .filter((el) => visible(el) && el.getBoundingClientRect().right > html.clientWidth + 1)
+    .filter((el) => !el.parentElement || el.parentElement.getBoundingClientRect().right <= html.clientWidth + 1)
+    .slice(0, 5).map(describe);
+  return {scrollWidth: html.scrollWidth, innerWidth: window.innerWidth, clientWidth: html.clientWidth, small, wide};
+}"""
+
+
+@pytest.fixture(scope="module")
+def site(world, simulator_server):  # noqa: F811
+    """The project (with its static files) on a loopback port, on the test's database connection."""
+    import mimetypes
+
+    from django.conf import settings
+    from django.contrib.staticfiles import finders
+
+    handler = _SharedConnectionHandler()
+    prefix = "/" + settings.STATIC_URL.lstrip("/")
+
+    def application(environ, start_response):
+        # Static files straight from the finders: never through Django's request signals, which
+        # would close the shared connection (it is inside the test's transaction).
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(prefix):
+            found = finders.find(path[len(prefix):])
+            if not found:
+                start_response("404 Not Found", [("Content-Type", "text/plain")])
+                return [b""]
+            kind = mimetypes.guess_type(found)[0] or "application/octet-stream"
+            start_response("200 OK", [("Content-Type", kind)])
+            return [Path(found).read_bytes()]
+        return handler(environ, start_response)
+
+    httpd = make_server("127.0.0.1", 0, application, server_class=_Server, handler_class=_Quiet)
+    thread = threading.Thread(target=httpd.serve_forever, name="layout", daemon=True)
+    thread.start()
+    yield SimpleNamespace(url=f"http://127.0.0.1:{httpd.server_port}", handler=handler)
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _session(user) -> str:
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return session.session_key
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("text_size", TEXT_SIZES)
+@pytest.mark.parametrize("size", SIZES)
+def test_every_page_fits_a_phone(browser, world, site, size, text_size):  # noqa: F811
+    from axe_playwright_python.sync_playwright import Axe
+    from django.conf import settings
+    from django.db import connections
+
+    connection = connections["default"]
+    connection.inc_thread_sharing()
+    site.handler.shared = connection
+    sessions = {actor: _session(user) for actor, user in world.users.items()}
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=True, has_touch=True,
+                                  locale="zh-CN", base_url=site.url, bypass_csp=True)
+    page = context.new_page()
+    axe = Axe()
+    folder = SCREENSHOTS / f"{size}-{text_size}"
+    folder.mkdir(parents=True, exist_ok=True)
+    problems = {}
+    timings = {"load": 0.0, "axe": 0.0, "shot": 0.0}
+    try:
+        for visit in pages.pages(world):
+            context.clear_cookies()
+            cookies = [{"name": LARGE_TEXT_COOKIE, "value": "1" if text_size == "large" else "0", "url": site.url}]
+            if visit.actor != routes.ANONYMOUS:
+                cookies.append({"name": settings.SESSION_COOKIE_NAME, "value": sessions[visit.actor], "url": site.url})
+            context.add_cookies(cookies)
+            started = time.monotonic()
+            response = page.goto(visit.url)
+            page.wait_for_load_state("load")
+            found = []
+            if response is None or response.status >= 400:
+                found.append(f"answered {response and response.status}")
+            measured = page.evaluate(MEASURE, MIN_TARGET)
+            if measured["scrollWidth"] > min(measured["innerWidth"], width):
+                found.append(f"scrolls sideways: {measured['scrollWidth']} px wide on {width} px; {measured['wide']}")
+            if measured["small"]:
+                found.append(f"touch targets under {MIN_TARGET} px: {measured['small']}")
+            timings["load"] += time.monotonic() - started
+            started = time.monotonic()
+            results = axe.run(page)
+            if results.violations_count:
+                found.append("axe: " + "; ".join(
+                    f"{v['id']} ({len(v['nodes'])}): {v['nodes'][0]['html'][:80]}" for v in results.response["violations"]))
+            timings["axe"] += time.monotonic() - started
+            started = time.monotonic()
+            page.screenshot(path=str(folder / f"{visit.label}.png"), full_page=True)
+            timings["shot"] += time.monotonic() - started
+            if found:
+                problems[f"{visit.name} as {visit.actor} ({visit.url})"] = found
+    finally:
+        context.close()
+        site.handler.shared = None
+        connection.dec_thread_sharing()
+        print(timings)
+    assert not problems, "\n".join(f"{where}:\n  " + "\n  ".join(found) for where, found in problems.items())
