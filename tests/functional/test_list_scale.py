@@ -71,7 +71,7 @@ def test_list_pages_reports_and_exports_take_the_same_queries_at_10_and_1000_row
 
     assert _count_everything(client, admin_client, small) == _count_everything(client, admin_client, large)
     page = client.get(reverse("enrollment:list_detail", args=[large.number])).content.decode()
-    assert 'data-count="valid">800<' in page and "合计 55200.00 元" in page
+    assert 'data-count="valid">800<' in page and "合计 55,200.00 元" in page
 
     report = client.get(reverse("enrollment:list_report", args=[large.number]))
     from io import BytesIO

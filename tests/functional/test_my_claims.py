@@ -44,9 +44,9 @@ def family(products):
 def test_my_claims_explains_each_payout_and_the_year(client, family):
     login_as(client, family.user)
     html = client.get("/claims/").content.decode()
-    assert "赔付 5400.00 元" in html and "S-SELF" in html
+    assert "赔付 5,400.00 元" in html and "S-SELF" in html
     assert "医保目录内住院医疗费用" in html  # the Chinese explanation of the line
-    assert "已用 12000.00 元，共 12000.00 元，还剩 0.00 元" in html  # the deductible
+    assert "已用 12,000.00 元，共 12,000.00 元，还剩 0.00 元" in html  # the deductible
     assert "剩余" in html  # what is left under each limit
 
 

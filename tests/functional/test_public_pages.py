@@ -15,13 +15,13 @@ def test_sample_plans_carry_the_sample_label(client, products):
     page = client.get(reverse("product_detail", args=["wuwei-2025"])).content.decode()
     assert "基础版" in page and "升级版" in page
     assert page.count("示例方案（参数待主管部门确认）") == 1  # upgrade only; basic is the notice's terms
-    assert "12000.00 元" in page and "30%" in page
+    assert "12,000.00 元" in page and "30%" in page
 
 
 def test_weihai_shows_age_band_prices_and_the_label(client, products):
     page = client.get(reverse("product_detail", args=["weihai-2025"])).content.decode()
     assert "示例方案（参数待主管部门确认）" in page
-    assert "0–17岁：59.00元" in page
+    assert "<td>0–17岁</td><td>59.00 元</td>" in page
 
 
 def test_an_unknown_product_is_a_chinese_404(client, products):
