@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from enrollment import lists
 from enrollment.models import BeneficiaryList, Plan
-from tests.functional.test_organizations import WORKER_A, WORKER_B, csv_upload, valid_code  # noqa: F401
 from tests.factories import make_resident, roster
+from tests.functional.test_organizations import WORKER_A, WORKER_B, csv_upload, valid_code  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
