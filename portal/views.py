@@ -18,11 +18,21 @@ def home(request):
     return render(request, "portal/home.html", {"versions": versions})
 
 
+def _midyear_rule(version) -> str:
+    """After the sales window, the rule of the program's mid-year joiners while they may still buy."""
+    from django.utils import timezone
+
+    from enrollment import midyear
+
+    return midyear.rule_text(version) if midyear.open_on(version, timezone.localdate()) else ""
+
+
 def product_detail(request, slug):
     version = get_object_or_404(selectors.published_versions(), slug=slug)
     return render(
         request, "portal/product_detail.html",
-        {"version": version, "plans": selectors.plan_summaries(version), "sale": selectors.sale_state(version)},
+        {"version": version, "plans": selectors.plan_summaries(version), "sale": selectors.sale_state(version),
+         "midyear_rule": _midyear_rule(version)},
     )
 
 
