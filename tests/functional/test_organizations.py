@@ -166,7 +166,7 @@ def test_the_tax_helper_answers_in_place(client, manager, employer):
     login_as(client, manager.user)
     response = client.get(reverse("enrollment:org_tax", args=[employer.pk]),
                           {"payroll": "1000000", "spent": "20000"}, HTTP_HX_REQUEST="true")
-    assert "50000.00" in response.content.decode() and "30000.00" in response.content.decode()
+    assert "<strong>5万元</strong>" in response.content.decode() and "<strong>3万元</strong>" in response.content.decode()
     bad = client.get(reverse("enrollment:org_tax", args=[employer.pk]), {"payroll": "abc", "spent": "0"},
                      HTTP_HX_REQUEST="true")
     assert bad.status_code == 422

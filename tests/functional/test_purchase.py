@@ -216,7 +216,7 @@ def test_fifty_simultaneous_purchases_of_one_person_make_exactly_one_policy(prod
 def test_estimator_computes_with_the_rule_engine(client, products):
     url = reverse("enrollment:estimate", args=["wuwei-2025", "basic"])
     page = client.post(url, {"in_catalog_self_pay": "30000", "out_of_catalog": "", "heavy_ion": ""}).content.decode()
-    assert "5400.00" in page
+    assert "5,400.00 元" in page
 
 
 def test_estimator_names_the_bad_field(client, products):
