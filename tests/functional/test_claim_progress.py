@@ -17,6 +17,7 @@ from tests.factories import (
     MOTHER_ID,
     SELF_ID,
     active_policy,
+    login_as,
     make_resident,
     roster,
     settlement_record,
@@ -79,7 +80,7 @@ def test_a_held_claim_goes_through_review_approval_and_payment_with_an_sms_at_ea
     assert paid.stage == "paid" and paid.at == batch.reconciled_at and payee.card_masked in paid.note
     assert "17200.00" in texts("claim_paid")[0] and payee.card_masked[-4:] in texts("claim_paid")[0]
 
-    client.force_login(resident.user)
+    login_as(client, resident.user)
     html = client.get(f"/claims/{claim.pk}/").content.decode()
     for label in ("已接收结算信息", "已计算赔付", "人工审核中", "审核通过", "赔款已支付"):
         assert label in html
@@ -108,7 +109,7 @@ def test_documents_requested_uploaded_on_the_claim_page_then_reviewed(
     settings.PRIVATE_MEDIA_ROOT = tmp_path
     claim = received(policy, settlement_record("S1", **LARGE), capture=django_capture_on_commit_callbacks)["S1"]
     reviewer = staff_user("reviewer", "理赔审核员")
-    client.force_login(reviewer)
+    login_as(client, reviewer)
     response = client.post(f"/admin/claims/claim/{claim.pk}/request-documents/", {"reason": " "})
     assert response.status_code == 422 and not claim.document_requests.exists()
     with django_capture_on_commit_callbacks(execute=True):
@@ -121,7 +122,7 @@ def test_documents_requested_uploaded_on_the_claim_page_then_reviewed(
         services.claim_documents_request(claim_id=claim.pk, user=reviewer, reason="再要一次")
     assert twice.value.code == "open_request"
 
-    client.force_login(resident.user)
+    login_as(client, resident.user)
     listing = client.get("/claims/").content.decode()
     assert "需补充材料：请补充出院小结和费用明细清单" in listing
     page = client.get(f"/claims/{claim.pk}/").content.decode()
@@ -137,11 +138,11 @@ def test_documents_requested_uploaded_on_the_claim_page_then_reviewed(
     assert client.get(f"/claims/{claim.pk}/documents/{document.pk}/").status_code == 200
 
     other = make_resident(phone="13800000002", name="李秀英", id_number=MOTHER_ID)
-    client.force_login(other.user)
+    login_as(client, other.user)
     assert client.get(f"/claims/{claim.pk}/").status_code == 404
     assert client.get(f"/claims/{claim.pk}/documents/{document.pk}/").status_code == 404
 
-    client.force_login(reviewer)
+    login_as(client, reviewer)
     review = client.get(f"/admin/claims/claim/{claim.pk}/change/").content.decode()
     assert "出院小结.pdf" in review and "费用清单随后补" in review
     served = client.get(f"/admin/claims/claim/{claim.pk}/documents/{document.pk}/")

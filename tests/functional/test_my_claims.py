@@ -163,7 +163,7 @@ def test_an_approved_claim_waits_for_a_payee_and_the_resident_registers_her_card
 
     card = card_number("621700001000")
     bank_card(card, SELF_ID, "张桂兰", "13800000001")
-    client.force_login(family.user)
+    login_as(client, family.user)
     html = client.get("/claims/").content.decode()
     assert "等待登记收款账户后支付" in html and "登记收款账户" in html
 
@@ -182,7 +182,7 @@ def test_an_approved_claim_waits_for_a_payee_and_the_resident_registers_her_card
 
 def test_only_ones_own_people_get_a_payee(client, family):
     other = make_resident(phone="13800000002", name="李秀英", id_number=MOTHER_ID)
-    client.force_login(other.user)
+    login_as(client, other.user)
     response = client.post("/claims/payees/", {"person": family.person_id, "kind": "bank_card",
                                                "card_number": "6217000010000000000", "phone": "13800000002"})
     assert response.status_code == 422 and "Payee" not in response.content.decode()
