@@ -143,16 +143,14 @@ def _persons(resident: Resident):
 
 
 def render_pdf(data: dict) -> bytes:
-    """The same document, section by section, in the e-policy's CID font (no font files to ship)."""
-    from xml.sax.saxutils import escape
-
+    """The same document, section by section, in the documents' embedded font (``portal.documents``)."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    from enrollment.epolicy import FONT
+    from portal.documents import FONT, canvasmaker, markup
 
     body = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12, wordWrap="CJK")
     heading = ParagraphStyle("heading", fontName=FONT, fontSize=13, leading=18, spaceBefore=8, spaceAfter=4)
@@ -163,10 +161,10 @@ def render_pdf(data: dict) -> bytes:
             value = "是" if value else "否"
         if isinstance(value, list):
             value = "；".join(" ".join(f"{v}" for v in item.values() if not isinstance(v, list)) for item in value)
-        return Paragraph(escape(str(value or "—")), body)
+        return Paragraph(markup(value or "—"), body)
 
     story = [Paragraph("我的个人信息", title),
-             Paragraph(escape(f"生成时间：{data['generated_at']}。身份证号、手机号均已遮蔽显示。"), body)]
+             Paragraph(markup(f"生成时间：{data['generated_at']}。身份证号、手机号均已遮蔽显示。"), body)]
     for key, label in TITLES.items():
         section = data.get(key)
         story.append(Paragraph(label, heading))
@@ -176,10 +174,10 @@ def render_pdf(data: dict) -> bytes:
             continue
         for row in rows:
             table = Table([[cell(FIELDS.get(k, k)), cell(v)] for k, v in row.items()], colWidths=[35 * mm, 135 * mm])
-            table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+            table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("FONTNAME", (0, 0), (-1, -1), FONT),
                                        ("VALIGN", (0, 0), (-1, -1), "TOP")]))
             story += [table, Spacer(1, 3 * mm)]
     buffer = BytesIO()
     SimpleDocTemplate(buffer, pagesize=A4, title="我的个人信息", leftMargin=20 * mm, rightMargin=20 * mm,
-                      topMargin=18 * mm, bottomMargin=18 * mm).build(story)
+                      topMargin=18 * mm, bottomMargin=18 * mm).build(story, canvasmaker=canvasmaker)
     return buffer.getvalue()

@@ -217,8 +217,11 @@ def products_load(*, path: Path = PRODUCTS_FILE) -> list[str]:
                 "midyear_kinds": p.get("midyear_kinds", []),
                 "midyear_join_days": p.get("midyear_join_days", 30),
                 "midyear_premium": p.get("midyear_premium", Program.PREMIUM_MONTHLY),
+                "service_phone": p.get("service_phone", ""),
             },
         )
+        if not program_created and not program.service_phone and p.get("service_phone"):
+            Program.objects.filter(pk=program.pk, service_phone="").update(service_phone=p["service_phone"])
         if program_created:
             CoInsurer.objects.bulk_create(
                 CoInsurer(program=program, name=c["name"], share=Decimal(c["share"]), is_lead=c["is_lead"])

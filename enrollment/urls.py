@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("enrollment.views.payment")),
     path("", include("enrollment.views.org")),
     path("", include("enrollment.views.counter")),
+    path("", include("enrollment.views.verify")),
 ]

@@ -460,5 +460,15 @@ INVITATIONS_PER_ORGANIZATION_DAY = int(os.environ.get("INVITATIONS_PER_ORGANIZAT
 PORTAL_NAME = os.environ.get("PORTAL_NAME", "惠民保参保与理赔服务平台")
 SAMPLE_PLAN_LABEL = "示例方案（参数待主管部门确认）"
 
+# --- Documents: the e-policy's signature and verification code (portal/integrations/signing) -------
+# Production names the insurer's document-signing certificate and key; elsewhere empty values mean a
+# development certificate generated under EPOLICY_SIGNING_DEV_DIR at first use.
+EPOLICY_SIGNING_CERT_FILE = os.environ.get("EPOLICY_SIGNING_CERT_FILE", "")
+EPOLICY_SIGNING_KEY_FILE = os.environ.get("EPOLICY_SIGNING_KEY_FILE", "")
+EPOLICY_SIGNING_KEY_PASSPHRASE = os.environ.get("EPOLICY_SIGNING_KEY_PASSPHRASE", "")
+EPOLICY_SIGNING_CHAIN_FILE = os.environ.get("EPOLICY_SIGNING_CHAIN_FILE", "")
+EPOLICY_SIGNING_DEV_DIR = Path(os.environ.get("EPOLICY_SIGNING_DEV_DIR", BASE_DIR / "var" / "epolicy-signing"))
+EPOLICY_CODE_KEY = os.environ.get("EPOLICY_CODE_KEY", "" if PRODUCTION else _derived_key("epolicy-code"))
+
 LOGIN_URL = "enrollment:login"
 LOGIN_REDIRECT_URL = "enrollment:my_policies"

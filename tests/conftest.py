@@ -48,7 +48,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def simulator_server(tmp_path_factory):
     """The simulators on a loopback port for the whole session (see tests/loopback.py). The same
     server is the portal's public address, so the simulators' notifications reach the merchant's
-    endpoints over HTTP too; the payment simulator's keys are generated in a temporary directory."""
+    endpoints over HTTP too; the payment simulator's keys and the development e-policy signing
+    certificate are generated in temporary directories."""
     from django.conf import settings
 
     from tests.loopback import LoopbackServer
@@ -58,10 +59,12 @@ def simulator_server(tmp_path_factory):
     settings.SIMULATOR_BASE_URL = f"{server.url}/sim"
     settings.PUBLIC_BASE_URL = server.url
     settings.PAYMENT_SIMULATOR_KEY_DIR = tmp_path_factory.mktemp("payments-sim")
+    settings.EPOLICY_SIGNING_DEV_DIR = tmp_path_factory.mktemp("epolicy-signing")
     # inherited by worker processes
     os.environ["SIMULATOR_BASE_URL"] = settings.SIMULATOR_BASE_URL
     os.environ["PUBLIC_BASE_URL"] = settings.PUBLIC_BASE_URL
     os.environ["PAYMENT_SIMULATOR_KEY_DIR"] = str(settings.PAYMENT_SIMULATOR_KEY_DIR)
+    os.environ["EPOLICY_SIGNING_DEV_DIR"] = str(settings.EPOLICY_SIGNING_DEV_DIR)
     yield server
     server.stop()
 

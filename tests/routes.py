@@ -110,6 +110,7 @@ ROUTES: dict[str, Route] = {
     "enrollment:my_policies": Route(residents_only(), page=True),
     "enrollment:policy_detail": Route(only(OWNER), args=lambda w: [w.policy.number], page=True),
     "enrollment:policy_pdf": Route(only(OWNER), args=lambda w: [w.policy.number]),
+    "enrollment:policy_verify": Route(everyone(), page=True),
     "enrollment:renewal": Route(residents_only(), page=True),
     # Paying
     "enrollment:pay_notify": Route(everyone(UNSIGNED), args=lambda w: ["wechatpay"], method="POST"),

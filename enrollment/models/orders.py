@@ -84,7 +84,7 @@ class Order(models.Model):
 
     @property
     def receipt_label(self) -> str:
-        return "团体投保保费凭证" if self.channel in self.GROUP_PREMIUM_CHANNELS else "捐赠投保回执"
+        return "团体投保保费凭证" if self.channel in self.GROUP_PREMIUM_CHANNELS else "捐赠回执"
 
     @transition(field=status, source=PENDING, target=PAID)
     def mark_paid(self) -> None:

@@ -76,6 +76,8 @@ class Program(models.Model):
         "缴费后起保天数", default=1, validators=[MaxValueValidator(30)],
         help_text="保单自缴费之日后第几天零时起保（1 表示次日零时），且不早于产品版本的保障开始日期；0 表示缴费当日起保。",
     )
+    service_phone = models.CharField("服务热线", max_length=40, blank=True,
+                                     help_text="印在电子保单上的咨询、报案与投诉电话")
 
     class Meta:
         verbose_name = verbose_name_plural = "项目"

@@ -11,8 +11,10 @@ import time_machine
 
 from enrollment import billing, epolicy, lists, organizations
 from enrollment.models import CampaignKind, Plan
+from portal.integrations import signing
 from tests.factories import login_as, make_id, make_resident, roster, staff_user
 from tests.integration.test_cover_dates import WORKER, group_order  # noqa: F401 - the fixture
+from tests.integration.test_epolicy import dev_root, text_of
 
 pytestmark = pytest.mark.django_db
 SECOND = make_id("62060219810202022")
@@ -34,7 +36,11 @@ def test_an_employer_buying_for_its_staff_gets_a_premium_receipt_not_a_donation_
     assert labels["本年度职工工资总额"].startswith("未申报")
     assert labels["本年度累计团体保费（含本单）"] == "69.00 元"
     assert "5%" in footer
-    assert epolicy.render_receipt(group_order).startswith(b"%PDF")
+    data = epolicy.render_receipt(group_order)
+    text = text_of(data)
+    assert "团体投保保费凭证" in text and "捐赠" not in text and "武威市示例建材有限公司" in text
+    [signature] = signing.verify_pdf(data, [dev_root()])
+    assert signature.intact and signature.valid and signature.trusted and "团体投保保费凭证" in signature.reason
 
 
 def test_the_premium_receipt_shows_the_payroll_limit_and_what_was_paid_this_year(group_order):  # noqa: F811
@@ -79,8 +85,10 @@ def test_a_campaign_organizer_gets_the_donation_receipt(group_order):  # noqa: F
         order = lists.list_confirm(beneficiaries=beneficiaries, by=manager, declared=True)
     pay(order, "B-3")
     title, rows, _ = epolicy.receipt_content(order)
-    assert title.endswith("捐赠投保回执") and dict(rows)["捐赠方"] == organization.name
-    assert order.receipt_label == "捐赠投保回执" and group_order.receipt_label == "团体投保保费凭证"
+    assert title.endswith("捐赠回执") and dict(rows)["捐赠方"] == organization.name
+    text = text_of(epolicy.render_receipt(order))
+    assert "捐赠回执" in text and "团体投保保费凭证" not in text and "帮扶村低收入人口" in text
+    assert order.receipt_label == "捐赠回执" and group_order.receipt_label == "团体投保保费凭证"
 
 
 def test_the_organization_page_links_the_receipt_by_its_kind(client, group_order):  # noqa: F811
