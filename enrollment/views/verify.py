@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.shortcuts import render
 from django.urls import path
+from django.utils import timezone
 
 from enrollment import epolicy
 from enrollment.identity import mask_name
@@ -37,7 +38,9 @@ def policy_verify(request):
             else:
                 context["policy"] = policy
                 context["insured"] = mask_name(policy.person.name)
-                context["valid"] = policy.status == policy.ACTIVE
+                today = timezone.localdate()
+                context["valid"] = (policy.status == policy.ACTIVE
+                                    and policy.coverage_start <= today <= policy.coverage_end)
     return render(request, "enrollment/policies/verify.html", context)
 
 

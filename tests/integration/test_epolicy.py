@@ -166,3 +166,14 @@ def test_wrong_codes_are_capped_per_address(client, policy):
         client.get("/verify/", {"number": policy.number, "code": "AAAA-AAAA"})
     page = client.get("/verify/", {"number": policy.number, "code": epolicy.verification_code(policy.number)})
     assert 'data-code="too_many"' in page.content.decode()
+
+
+def test_the_e_policy_says_which_of_the_plans_own_ratios_apply_to_this_insured(products):
+    policy = sold_policy("weihai-2025", "王建国", make_id("37100219800101001"), number="EP3")
+    Policy.objects.filter(pk=policy.pk).update(consecutive_years=2, medical_assistance=True)
+    policy.refresh_from_db()
+    text = text_of(epolicy.render_pdf(policy))
+    assert "60%" in text  # the specific drugs' flat ratio
+    assert "连续参保每年赔付比例提高2%" in text and "医疗救助对象各档赔付比例提高5%" in text
+    assert "本保单被保险人：此前连续参保2年、医疗救助对象" in text
+    assert "服务热线0631-0000000（示例）" in text

@@ -46,6 +46,23 @@ def _other_counterparts() -> dict[str, str]:
 OTHER_COUNTERPARTS = _other_counterparts()
 
 
+def _signing() -> dict[str, str]:
+    """The e-policy's signing certificate (issued by a CA, not the development one) and code key."""
+    import tempfile
+    from pathlib import Path
+
+    from portal.integrations.signing import dev
+
+    directory = Path(tempfile.mkdtemp(prefix="epolicy-signing-"))
+    dev._generate(directory, unit="电子保单签章")
+    return {"EPOLICY_SIGNING_CERT_FILE": str(directory / "signing.pem"),
+            "EPOLICY_SIGNING_KEY_FILE": str(directory / "signing-key.pem"),
+            "EPOLICY_SIGNING_CHAIN_FILE": str(directory / "ca.pem"), "EPOLICY_CODE_KEY": "c" * 40}
+
+
+SIGNING = _signing()
+
+
 def production_env(**extra):
     return {
         "PORTAL_ENV": "production",
@@ -65,6 +82,7 @@ def production_env(**extra):
         "ALIPAY_APP_ID": "2021000000000001",
         **PAYMENT_KEYS,
         **OTHER_COUNTERPARTS,
+        **SIGNING,
         **extra,
     }
 

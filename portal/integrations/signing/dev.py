@@ -25,19 +25,20 @@ class DevFiles:
     key: Path
 
 
-def _name(common_name: str) -> x509.Name:
+def _name(common_name: str, unit: str = DEV_MARKER) -> x509.Name:
     return x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "惠民保参保与理赔服务平台"),
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, DEV_MARKER),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit),
         x509.NameAttribute(NameOID.COMMON_NAME, common_name),
     ])
 
 
-def _generate(directory: Path) -> None:
+def _generate(directory: Path, unit: str = DEV_MARKER) -> None:
+    """``unit`` other than the marker: a stand-in for an insurer's certificate (the settings tests)."""
     now = datetime.now(UTC) - timedelta(days=1)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name("开发用电子保单签名根证书")
+    ca_name = _name("开发用电子保单签名根证书", unit)
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
           .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + timedelta(days=3650))
           .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
@@ -47,7 +48,7 @@ def _generate(directory: Path) -> None:
           .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
           .sign(ca_key, hashes.SHA256()))
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(_name("开发用电子保单签名证书（承保公司）")).issuer_name(ca_name)
+    cert = (x509.CertificateBuilder().subject_name(_name("开发用电子保单签名证书（承保公司）", unit)).issuer_name(ca_name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number()).not_valid_before(now)
             .not_valid_after(now + timedelta(days=3650))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
