@@ -45,6 +45,7 @@ bench: install
 	@$(PY) bench/rules.py
 	@$(PY) bench/claims.py
 	@$(PY) bench/imports.py
+	@$(PY) bench/uploads.py
 	@$(PY) bench/recovery.py
 	@$(PY) bench/load.py
 

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django_fsm import FSMField, transition
 
+from portal import crypto
 from portal.storage import PrivateStorage, private_storage  # noqa: F401 - migrations name claims.models.private_storage
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -48,7 +49,9 @@ class SettlementSource(models.Model):
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(
     condition=pghistory.AnyChange("pre_existing_corrected", "correction_reason", "reversed_at", "policy")))
 class Settlement(models.Model):
-    """One hospital settlement as received (the record kept verbatim) and its parsed fields."""
+    """One hospital settlement as received and its parsed fields. The record is kept verbatim but
+    for its ID number, which is kept only encrypted (``id_cipher``, the value as sent) and as a blind
+    index (``id_hash``), history copies included; ``received`` puts it back."""
 
     MATCHED, UNMATCHED = "matched", "unmatched"
     MATCH_CHOICES = [(MATCHED, "已匹配保单"), (UNMATCHED, "未匹配保单")]
@@ -56,7 +59,8 @@ class Settlement(models.Model):
     source = models.ForeignKey(SettlementSource, on_delete=models.PROTECT, related_name="settlements",
                                verbose_name="来源")
     settlement_id = models.CharField("结算单号", max_length=64)
-    record = models.JSONField("原始记录")
+    record = models.JSONField("原始记录（不含身份证号）")
+    id_cipher = models.TextField("身份证号（密文）", blank=True, default="", editable=False)
     content_hash = models.CharField("内容摘要", max_length=64)
     id_hash = models.CharField(max_length=64, db_index=True, editable=False)
     id_masked = models.CharField("身份证号", max_length=18, db_index=True)
@@ -90,6 +94,25 @@ class Settlement(models.Model):
     @property
     def effective_pre_existing(self) -> bool:
         return self.pre_existing if self.pre_existing_corrected is None else self.pre_existing_corrected
+
+    @property
+    def id_number(self) -> str:
+        return crypto.decrypt(self.id_cipher) if self.id_cipher else ""
+
+    @property
+    def received(self) -> dict:
+        """The record as received, its ID number put back from the encrypted column."""
+        if not self.id_cipher:
+            return dict(self.record)
+        return {**self.record, "id_number": self.id_number}
+
+    @staticmethod
+    def sealed(record: dict) -> tuple[dict, str]:
+        """What is stored of a received record: the record without its ID number, and the ID as
+        sent, encrypted ("" when the record has none)."""
+        stored = {key: value for key, value in record.items() if key != "id_number"}
+        raw = record.get("id_number")
+        return stored, (crypto.encrypt(raw) if isinstance(raw, str) and raw else "")
 
 
 class PolicyYear(models.Model):

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from decimal import Decimal
 
 MAX_BYTES = 10 * 1024 * 1024
+MAX_UNCOMPRESSED = 64 * 1024 * 1024  # what an XLSX may unpack to, all parts together
+MAX_COLUMNS = 64
+MAX_PARTS = 200
+STRINGS_PER_ROW = 8  # distinct texts a row may bring to the shared strings, on average
+STRING_BYTES = 32  # and the XML each takes, on average (<si><t>620602197505201231</t></si> is 33)
+BROKEN = {"xlsx": "无法读取该 XLSX 文件，请确认文件未损坏。", "csv": "无法读取该 CSV 文件，请确认文件未损坏。"}
 
 
 class TableInvalid(Exception):
@@ -42,36 +49,116 @@ def cell_text(value) -> str:
 
 
 def read_table(filename: str, data: bytes, *, required: tuple[str, ...], max_rows: int,
-               max_bytes: int = MAX_BYTES) -> list[dict[str, str]]:
+               max_bytes: int = MAX_BYTES, max_uncompressed: int = MAX_UNCOMPRESSED) -> list[dict[str, str]]:
+    """The file's rows as dicts keyed by the header, or ``TableInvalid``. Bounded before and while
+    reading: the size; for XLSX the zip's declared uncompressed total and the sheet's declared
+    dimensions before anything is parsed, then a streaming read that stops past ``max_rows``; for
+    CSV a read that stops past ``max_rows``."""
     if len(data) > max_bytes:
         raise TableInvalid(f"文件超过{max_bytes // 1024 // 1024}MB，请拆分后分批导入。")
     if filename.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
-        except Exception as exc:  # openpyxl raises many kinds for a broken file
-            raise TableInvalid("无法读取该 XLSX 文件，请确认文件未损坏。") from exc
-        rows = sheet.iter_rows(values_only=True)
-        header = [str(cell).strip() if cell is not None else "" for cell in next(rows, [])]
-        records = [
-            {header[i]: cell_text(value) for i, value in enumerate(row) if i < len(header)}
-            for row in rows
-            if any(value not in (None, "") for value in row)
-        ]
+        header, rows = _xlsx_rows(data, max_rows=max_rows, max_uncompressed=max_uncompressed)
     elif filename.lower().endswith(".csv"):
-        reader = csv.DictReader(io.StringIO(_decode(data)))
-        header = [h.strip() for h in reader.fieldnames or []]
-        records = [{(k or "").strip(): (v or "").strip() for k, v in row.items() if isinstance(v, str) or v is None}
-                   for row in reader]
+        header, rows = _csv_rows(data)
     else:
         raise TableInvalid("只支持 CSV 或 XLSX 文件。")
     missing = [column for column in required if column not in header]
     if missing:
         raise TableInvalid(f"缺少必需的列：{'、'.join(missing)}（请使用模板）。")
-    if len(records) > max_rows:
-        raise TableInvalid(f"行数超过{max_rows}行，请拆分后分批导入。")
+    records = []
+    read = 0
+    try:
+        for row in rows:
+            read += 1
+            if row is None:  # an empty row: skipped, but counted towards the hard stop
+                if read > 2 * max_rows + 1000:
+                    raise TableInvalid(f"行数超过{max_rows}行，请拆分后分批导入。")
+                continue
+            records.append(row)
+            if len(records) > max_rows:  # stop here: nothing past the limit is read
+                raise TableInvalid(f"行数超过{max_rows}行，请拆分后分批导入。")
+    except TableInvalid:
+        raise
+    except Exception as exc:  # a part that does not parse (openpyxl and csv raise many kinds)
+        raise TableInvalid(BROKEN.get(filename.lower().rsplit(".", 1)[-1], BROKEN["xlsx"])) from exc
     return records
+
+
+def _xlsx_rows(data: bytes, *, max_rows: int, max_uncompressed: int):
+    """Refuse by the zip's central directory (declared uncompressed sizes: ``zipfile`` never inflates
+    a part past its declared size) and by the sheet's declared dimensions, before openpyxl parses
+    anything; then the rows one at a time (read-only, streaming), ``None`` for an empty row."""
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise TableInvalid(BROKEN["xlsx"]) from exc
+    if len(parts) > MAX_PARTS or sum(part.file_size for part in parts) > max_uncompressed:
+        raise TableInvalid(f"XLSX 文件解压后超过{max_uncompressed // 1024 // 1024}MB，请拆分后分批导入，"
+                           "或另存为 CSV 文件。")
+    # openpyxl reads the shared strings whole before the first row: bound their declared size, then
+    # count them (streamed) before it does.
+    strings = [part for part in parts if part.filename.lower().endswith("sharedstrings.xml")]
+    if (sum(part.file_size for part in strings) > (max_rows + 1) * STRINGS_PER_ROW * STRING_BYTES
+            or _shared_strings(data, strings) > (max_rows + 1) * STRINGS_PER_ROW):
+        raise TableInvalid(f"行数超过{max_rows}行，请拆分后分批导入。")
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = book.active
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise TableInvalid(BROKEN["xlsx"]) from exc
+    if sheet is None or not hasattr(sheet, "iter_rows"):
+        raise TableInvalid(BROKEN["xlsx"])
+    if (sheet.max_row or 0) > max_rows + 1 or (sheet.max_column or 0) > MAX_COLUMNS:
+        raise TableInvalid(f"表格声明的范围超过{max_rows}行或{MAX_COLUMNS}列，请删除多余的行列或拆分后分批导入。")
+    # The declared size only ever pads the rows openpyxl yields: forget it, read what is there.
+    sheet.reset_dimensions()
+    rows = sheet.iter_rows(values_only=True)
+    try:
+        first = next(rows, None) or []
+    except Exception as exc:
+        raise TableInvalid(BROKEN["xlsx"]) from exc
+    header = [str(cell).strip() if cell is not None else "" for cell in first]
+
+    def records():
+        for row in rows:
+            if not any(value not in (None, "") for value in row):
+                yield None
+                continue
+            yield {header[i]: cell_text(value) for i, value in enumerate(row) if i < len(header)}
+
+    return header, records()
+
+
+def _shared_strings(data: bytes, parts) -> int:
+    """How many strings the workbook's shared-strings parts declare, counted in the inflated stream
+    (a megabyte at a time) without parsing it."""
+    count = 0
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for part in parts:
+            with archive.open(part) as stream:
+                tail = b""
+                while chunk := stream.read(1024 * 1024):
+                    window = tail + chunk
+                    count += sum(window.count(tag) for tag in (b"<si>", b"<si ", b":si>", b":si "))
+                    tail = window[-3:]  # a tag across the boundary is whole only in the next window
+    return count
+
+
+def _csv_rows(data: bytes):
+    reader = csv.DictReader(io.StringIO(_decode(data)))
+    try:
+        header = [h.strip() for h in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise TableInvalid(BROKEN["csv"]) from exc
+
+    def records():
+        for row in reader:
+            yield {(k or "").strip(): (v or "").strip() for k, v in row.items() if isinstance(v, str) or v is None}
+
+    return header, records()
 
 
 # --- Writing exports ---------------------------------------------------------------------------

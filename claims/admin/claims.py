@@ -138,7 +138,7 @@ class ClaimAdmin(ReadOnlyAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta, "title": f"理赔 {claim.settlement.settlement_id}",
             "claim": claim, "settlement": claim.settlement,
-            "record": selectors.masked_record(claim.settlement.record),
+            "record": selectors.masked_record(claim.settlement.received),
             "lines": claim.lines.all(), "year": selectors.year_summary(claim.policy),
             "audit": selectors.audit_trail(claim),
             "stages": claim.stages.all(),

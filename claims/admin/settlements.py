@@ -59,7 +59,7 @@ class SettlementAdmin(ReadOnlyAdmin):
                     "unmatched_reason", "reversed_at", "received_at"]
     list_filter = ["match_status", "source", "hospital_name", ("reversed_at", admin.EmptyFieldListFilter)]
     search_fields = ["settlement_id", "id_masked", "name"]
-    exclude = ["record", "id_hash", "content_hash"]
+    exclude = ["record", "id_hash", "id_cipher", "content_hash"]
     readonly_fields = ["received_record"]
     change_list_template = "admin/claims/settlement/change_list.html"
 
@@ -67,7 +67,7 @@ class SettlementAdmin(ReadOnlyAdmin):
     def received_record(self, obj):
         import json
 
-        return format_html("<pre>{}</pre>", json.dumps(selectors.masked_record(obj.record), ensure_ascii=False,
+        return format_html("<pre>{}</pre>", json.dumps(selectors.masked_record(obj.received), ensure_ascii=False,
                                                        indent=2))
 
     def get_search_results(self, request, queryset, search_term):

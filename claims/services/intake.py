@@ -1,7 +1,7 @@
 """Receiving settlements: validate, store verbatim, match to a policy, enqueue the policy year.
 
 Flow 3 of domain.md: a settlement arrives (API or import) → validated (``claims.rules.records``)
-and stored verbatim → on commit, a task for its policy year (``claims.services.recompute``).
+and stored (verbatim but for the ID number, kept encrypted beside it) → on commit, a task for its policy year (``claims.services.recompute``).
 """
 
 from __future__ import annotations
@@ -74,10 +74,12 @@ def _matcher(source: SettlementSource, parsed_records):
 
 
 def _settlement(source, record, parsed, digest, policy, reason, reversed_one=None) -> Settlement:
+    stored, id_cipher = Settlement.sealed(record)  # the ID never in the JSON at rest
     return Settlement(
         source=source,
         settlement_id=parsed.settlement_id,
-        record=record,
+        record=stored,
+        id_cipher=id_cipher,
         content_hash=digest,
         id_hash=crypto.blind_index(parsed.id_number),
         id_masked=idnumber.mask(parsed.id_number),

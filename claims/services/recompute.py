@@ -282,7 +282,7 @@ def _recompute(year, policy, settlements, claims, recorded, reason, fresh, lines
     fresh += new_claims.values()
     # A reversed settlement, or one a reviewer rejected, no longer uses the year's deductible or limits.
     live = [s for s in settlements if s.reversed_at is None and not claims[s.pk].rejected_by_id]
-    inputs = [replace(parse_settlement(s.record), pre_existing=s.effective_pre_existing) for s in live]
+    inputs = [replace(parse_settlement(s.received), pre_existing=s.effective_pre_existing) for s in live]
     result = adjudicate_year(_config(policy.plan), _facts(policy), inputs)
     by_id = {r.settlement_id: r for r in result.results}
     live_pks = {s.pk for s in live}

@@ -1,13 +1,17 @@
 """The settlement intake API: signed requests, replay protection, per-record answers, idempotency."""
 
+import importlib
 import json
 import secrets
 import time
 
 import pytest
+from django.apps import apps as django_apps
+from django.db import connection
 
 from claims.api import signature
 from claims.models import Settlement
+from portal import crypto
 from tests.factories import (
     SELF_ID,
     active_policy,
@@ -50,7 +54,33 @@ def test_a_signed_batch_is_accepted_and_matched_to_the_policy(client, source, dj
     assert set(Settlement.objects.values_list("match_status", flat=True)) == {"matched"}
     assert len(callbacks) == 1  # one recomputation of the policy year is enqueued, on commit
     stored = Settlement.objects.get(settlement_id="S1")
-    assert stored.record == settlement_record("S1") and stored.id_masked == SELF_ID[:6] + "********" + SELF_ID[-4:]
+    assert stored.received == settlement_record("S1") and stored.id_masked == SELF_ID[:6] + "********" + SELF_ID[-4:]
+
+
+def test_the_stored_record_and_its_history_keep_the_id_number_only_encrypted(client, source):
+    post(client, [settlement_record("S1")])
+    stored = Settlement.objects.get(settlement_id="S1")
+    assert "id_number" not in stored.record and stored.id_number == SELF_ID
+    with connection.cursor() as cursor:
+        for table in ("claims_settlement", "claims_settlementevent"):
+            cursor.execute(f"SELECT count(*), count(*) FILTER (WHERE row_to_json(t)::text LIKE %s) FROM {table} t",
+                           [f"%{SELF_ID}%"])
+            assert cursor.fetchone() == (1, 0), table
+
+
+def test_the_data_migration_seals_records_already_stored_and_their_history(client, source):
+    """Rows stored before: the record held the ID verbatim, in the row and in its history copy."""
+    post(client, [settlement_record("S1")])
+    with connection.cursor() as cursor:
+        for table in ("claims_settlement", "claims_settlementevent"):
+            cursor.execute(f"UPDATE {table} SET id_cipher = '', record = record || jsonb_build_object('id_number', %s)",
+                           [SELF_ID.lower()])
+    migration = importlib.import_module("claims.migrations.0004_settlement_id_encrypted")
+    migration.seal_records(django_apps, None)
+    stored = Settlement.objects.get(settlement_id="S1")
+    assert "id_number" not in stored.record and stored.received["id_number"] == SELF_ID.lower()
+    event = stored.events.get()
+    assert "id_number" not in event.record and crypto.decrypt(event.id_cipher) == SELF_ID.lower()
 
 
 def test_a_partial_batch_keeps_the_good_records_and_names_each_bad_one(client, source):
@@ -79,7 +109,7 @@ def test_the_same_id_with_different_content_is_a_conflict_never_an_overwrite(cli
     response = post(client, [settlement_record("S1", in_catalog_self_pay="99999.00")])
     result = response.json()["results"][0]
     assert result["status"] == "conflict" and result["errors"][0]["code"] == "conflict"
-    assert Settlement.objects.get().record["amounts"]["in_catalog_self_pay"] == "30000.00"
+    assert Settlement.objects.get().received["amounts"]["in_catalog_self_pay"] == "30000.00"
 
 
 def test_a_settlement_matching_no_policy_is_kept_with_the_reason(client, source):
