@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
@@ -15,8 +15,8 @@ from claims.models import Claim, ClaimDocument, ClaimSubmission, Payee
 from claims.services import payees as payee_services
 from enrollment.models import Policy
 from enrollment.views.purchase import resident_required
+from portal import storage
 from portal.storage import MAX_FILE_BYTES
-from portal.storage import sniff as _sniff
 
 MAX_FILES = 10
 
@@ -40,13 +40,14 @@ def check_documents(form, files, field: str, empty: str) -> None:
         form.add_error(field, empty)
     elif len(files) > MAX_FILES:
         form.add_error(field, f"最多上传{MAX_FILES}个文件")
+    label = str(form.fields[field].label).split("（")[0]
     for upload in files[:MAX_FILES]:
-        if upload.size > MAX_FILE_BYTES:
-            form.add_error(field, f"“{upload.name}”超过10MB")
-        elif (kind := _sniff(upload)) is None:
-            form.add_error(field, f"“{upload.name}”不是 JPG、PNG 或 PDF 文件")
+        try:
+            upload.checked = storage.document_check(upload, label=label)
+        except storage.DocumentInvalid as exc:
+            form.add_error(field, exc.message)
         else:
-            upload.content_type = kind
+            upload.content_type = upload.checked.kind
 
 
 class SubmissionForm(forms.Form):
@@ -118,7 +119,7 @@ def document(request, number, document_id):
     doc = submission.documents.filter(pk=document_id).first()
     if doc is None:
         raise Http404
-    return FileResponse(doc.file.open("rb"), content_type=doc.content_type, filename=doc.original_name)
+    return storage.download(storage.unsealed(doc.file), filename=doc.original_name)
 
 
 class DocumentsForm(forms.Form):

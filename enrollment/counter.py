@@ -38,8 +38,8 @@ from enrollment.models import (
 )
 from enrollment.organizations import Refused
 from enrollment.services import _number, person_get_or_create
-from portal import crypto
-from portal.storage import MAX_FILE_BYTES, sniff
+from portal import crypto, storage
+from portal.storage import MAX_FILE_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -185,10 +185,11 @@ def _scan(upload) -> tuple[bytes, str]:
         raise Refused("consent_scan", "consent_scan_required", "请上传居民签字的投保及个人信息授权书扫描件。")
     if upload.size > MAX_FILE_BYTES:
         raise Refused("consent_scan", "consent_scan_too_large", "扫描件超过10MB，请降低分辨率后上传。")
-    kind = sniff(upload)
-    if kind is None:
-        raise Refused("consent_scan", "consent_scan_invalid", "扫描件应为 PDF、JPG 或 PNG 文件。")
-    return crypto.encrypt_bytes(upload.read()), kind
+    try:
+        document = storage.document_check(upload, label="签字授权书扫描件")
+    except storage.DocumentInvalid as exc:
+        raise Refused("consent_scan", "consent_scan_invalid", exc.message) from None
+    return crypto.encrypt_bytes(document.content), document.kind
 
 
 def _tell(phone, name, product, number) -> None:

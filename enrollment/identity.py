@@ -42,9 +42,9 @@ from enrollment.models import (
     VerificationAttempt,
 )
 from enrollment.quotas import daily, full, rolling, take
-from portal import crypto, sms
+from portal import crypto, sms, storage
 from portal.integrations import identity
-from portal.storage import MAX_FILE_BYTES, sniff
+from portal.storage import MAX_FILE_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -256,10 +256,11 @@ def appeal_open(*, resident: Resident, name: str, id_number: str, photo, explana
         raise AccountError("photo_required", "请上传身份证人像面照片。", "photo")
     if photo.size > MAX_FILE_BYTES:
         raise AccountError("photo_too_large", "照片超过10MB，请压缩后上传。", "photo")
-    kind = sniff(photo)
-    if kind is None:
-        raise AccountError("photo_invalid", "请上传 JPG、PNG 或 PDF 格式的身份证照片。", "photo")
-    sealed = crypto.encrypt_bytes(photo.read())
+    try:
+        document = storage.document_check(photo, label="身份证人像面照片")
+    except storage.DocumentInvalid as exc:
+        raise AccountError("photo_invalid", exc.message, "photo") from None
+    kind, sealed = document.kind, crypto.encrypt_bytes(document.content)
     appeal = IdentityAppeal(number=_number(), resident=resident, name=name, id_cipher=crypto.encrypt(number),
                             id_hash=crypto.blind_index(number), id_masked=idnumber.mask(number), photo_type=kind,
                             explanation=(explanation or "").strip()[:500])

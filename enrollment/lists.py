@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from enrollment import cover, idnumber, midyear, quotas, registry, selectors, targeting
@@ -142,8 +143,8 @@ def _keep_upload(*, resident, plan, filename, data, organization, campaign, chan
         beneficiaries = BeneficiaryList(
             number=_number("L"), organization=organization, campaign=campaign, uploaded_by=resident,
             channel=channel, plan=plan, file_name=filename[:200], total_rows=rows, members_declared=members_declared)
-        beneficiaries.file.save(f"{beneficiaries.number}.{filename.rsplit('.', 1)[-1].lower()}",
-                                ContentFile(data), save=False)
+        # Sealed with the field key ring; deleted after LIST_FILE_RETENTION_DAYS (list_files_purge).
+        beneficiaries.file.save(f"{beneficiaries.number}.bin", ContentFile(crypto.encrypt_bytes(data)), save=False)
         beneficiaries.save()
         from enrollment import tasks
 
@@ -296,8 +297,10 @@ def list_validate(*, list_id: int) -> str:
         return beneficiaries.status
     plan = selectors.plan_with_config(product=beneficiaries.plan.version.slug, plan=beneficiaries.plan.code)
     version = plan.version
+    if not beneficiaries.file:
+        return _fail(beneficiaries, FILE_GONE)
     with beneficiaries.file.open("rb") as handle:
-        data = handle.read()
+        data = crypto.decrypt_bytes(handle.read())
     try:
         rows = read_rows(beneficiaries.file_name, data)
     except tabular.TableInvalid as exc:  # the file was read at upload; only a changed file gets here
@@ -317,6 +320,27 @@ def list_validate(*, list_id: int) -> str:
         status=BeneficiaryList.VALIDATED)
     logger.info("beneficiary list %s validated: %d rows", beneficiaries.number, len(rows))
     return BeneficiaryList.VALIDATED
+
+
+FILE_GONE = "名单文件已按保存期限删除，请重新上传名单。"
+
+
+def list_files_purge(*, now=None) -> int:
+    """Delete the uploaded files of lists that are done with them, ``LIST_FILE_RETENTION_DAYS``
+    after: a list confirmed into an order that was paid (issued) or closed unpaid, counted from
+    the confirmation; a list left unconfirmed (待确认, 校验未完成), counted from the upload. The rows
+    keep what the list needs (IDs encrypted); the file is only ever read to validate."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.LIST_FILE_RETENTION_DAYS)
+    done = (Q(status=BeneficiaryList.ORDERED, confirmed_at__lt=cutoff) & ~Q(order__status=Order.PENDING)) | Q(
+        status__in=(BeneficiaryList.VALIDATED, BeneficiaryList.FAILED), created_at__lt=cutoff)
+    purged = 0
+    for beneficiaries in BeneficiaryList.objects.filter(done).exclude(file="").only("pk", "number", "file"):
+        beneficiaries.file.delete(save=False)
+        BeneficiaryList.objects.filter(pk=beneficiaries.pk).update(file="")
+        purged += 1
+    if purged:
+        logger.info("%d beneficiary list files deleted after their retention", purged)
+    return purged
 
 
 def _fail(beneficiaries: BeneficiaryList, message: str) -> str:

@@ -56,6 +56,11 @@ def validate_beneficiary_list(list_id: int) -> str:
 
 
 @shared_task(acks_late=True)
+def purge_list_files() -> int:
+    return lists.list_files_purge()
+
+
+@shared_task(acks_late=True)
 def notify_beneficiaries(list_id: int) -> int:
     return lists.beneficiaries_notify(list_id=list_id)
 

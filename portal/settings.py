@@ -230,6 +230,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "sweep-policy-years": {"task": "claims.tasks.sweep_policy_years",
                            "schedule": float(os.environ.get("CLAIMS_SWEEP_SECONDS", "30"))},
     "rematch-settlements": {"task": "claims.tasks.rematch_settlements", "schedule": 24 * 3600.0},
+    "purge-list-files": {"task": "enrollment.tasks.purge_list_files", "schedule": crontab(hour=3, minute=40)},
 }
 # The claims sweeper (claims.services.policy_years_sweep): settlements younger than the grace are
 # left to their own messages; a longer queue than the backlog defers the sweep; at most LIMIT
@@ -454,6 +455,8 @@ PERSON_CHECKS_PER_ACCOUNT_DAY = int(os.environ.get("PERSON_CHECKS_PER_ACCOUNT_DA
 PERSON_CHECKS_PER_ACCOUNT_MINUTE = int(os.environ.get("PERSON_CHECKS_PER_ACCOUNT_MINUTE", "12"))
 LIST_ROWS_PER_ORGANIZATION_DAY = int(os.environ.get("LIST_ROWS_PER_ORGANIZATION_DAY", "100000"))
 LIST_ROWS_PER_DONOR_DAY = int(os.environ.get("LIST_ROWS_PER_DONOR_DAY", "50"))
+# Days an uploaded beneficiary list file is kept (encrypted) once the list is issued or abandoned.
+LIST_FILE_RETENTION_DAYS = int(os.environ.get("LIST_FILE_RETENTION_DAYS", "30"))
 # Organization invitations sent a day per organization.
 INVITATIONS_PER_ORGANIZATION_DAY = int(os.environ.get("INVITATIONS_PER_ORGANIZATION_DAY", "30"))
 

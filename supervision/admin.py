@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from enrollment.models import ProductVersion, Program
+from portal import storage
 from supervision import services
 from supervision.models import (
     DistrictPopulation,
@@ -168,7 +169,7 @@ class TicketAdmin(admin.ModelAdmin):
         message = get_object_or_404(TicketMessage, pk=message_id, ticket_id=ticket_id)
         if not message.attachment:
             raise Http404
-        return FileResponse(message.attachment.open("rb"), filename=message.attachment_name)
+        return storage.download(storage.unsealed(message.attachment), filename=message.attachment_name)
 
     def reply_view(self, request, ticket_id):
         if not self.has_change_permission(request):

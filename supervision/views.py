@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from claims.selectors import resident_claims
 from enrollment.models import Organization, Policy, ProductVersion
 from enrollment.selectors import member_organizations, resident_policies
 from enrollment.views.purchase import resident_required
-from portal import tabular
+from portal import storage, tabular
 from supervision import selectors, services
 from supervision.models import Ticket, TicketMessage
 
@@ -160,7 +160,7 @@ def attachment(request, number, message_id):
     message = get_object_or_404(TicketMessage, pk=message_id, ticket=item)
     if not message.attachment:
         raise Http404
-    return FileResponse(message.attachment.open("rb"), filename=message.attachment_name)
+    return storage.download(storage.unsealed(message.attachment), filename=message.attachment_name)
 
 
 app_name = "supervision"

@@ -7,7 +7,6 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,6 +17,7 @@ from claims.models import (
     ClaimSubmission,
 )
 from enrollment import idnumber
+from portal import storage
 
 # --- Residents' out-of-region submissions ------------------------------------------------------
 
@@ -84,8 +84,7 @@ class ClaimSubmissionAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         document = get_object_or_404(ClaimSubmission.objects.get(pk=submission_id).documents, pk=document_id)
-        return FileResponse(document.file.open("rb"), content_type=document.content_type,
-                            filename=document.original_name)
+        return storage.download(storage.unsealed(document.file), filename=document.original_name)
 
     def key_view(self, request, submission_id):
         submission = get_object_or_404(ClaimSubmission, pk=submission_id)

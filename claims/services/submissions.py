@@ -15,6 +15,7 @@ from claims.models import (
 )
 from claims.services.intake import ACCEPTED_STATUS, Receipt, settlement_receive, settlements_receive
 from claims.services.review import ReviewRefused, _audit
+from portal import storage
 
 logger = logging.getLogger(__name__)
 
@@ -42,17 +43,22 @@ def settlements_import(*, program, rows: list[dict[str, str]], user) -> list[Rec
 
 def claim_submission_create(*, resident, policy, hospital_name: str, admission_date, discharge_date,
                             description: str, files) -> ClaimSubmission:
-    """A resident's out-of-region claim with its documents (already checked by the form)."""
+    """A resident's out-of-region claim with its documents: each checked by content (the form has
+    done so already and kept the result), stored re-encoded and sealed with the field key ring."""
+    documents = [(upload, getattr(upload, "checked", None) or storage.document_check(upload, label="结算单据"))
+                 for upload in files]
     with transaction.atomic():
         submission = ClaimSubmission.objects.create(
             number=f"RC{timezone.localtime():%Y%m%d}{secrets.token_hex(4).upper()}",
             resident=resident, policy=policy, hospital_name=hospital_name, admission_date=admission_date,
             discharge_date=discharge_date, description=description,
         )
-        for upload in files:
+        for upload, document in documents:
+            file = storage.sealed(document)
+            file.name = f"{secrets.token_hex(8)}.bin"
             SubmissionDocument.objects.create(
-                submission=submission, file=upload, original_name=upload.name[:200],
-                content_type=upload.content_type, size=upload.size)
+                submission=submission, file=file, original_name=str(upload.name)[:200],
+                content_type=document.kind, size=len(document.content))
     return submission
 
 

@@ -8,7 +8,6 @@ import logging
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -17,7 +16,7 @@ from enrollment import identity
 from enrollment.accounts import AccountError
 from enrollment.admin.common import ViewOnlyAdmin
 from enrollment.models import IdentityAppeal, Resident, VerificationAttempt
-from portal import crypto
+from portal import crypto, storage
 
 logger = logging.getLogger("portal.staff_reads")
 
@@ -74,10 +73,7 @@ class IdentityAppealAdmin(ViewOnlyAdmin):
             raise PermissionDenied
         appeal = get_object_or_404(IdentityAppeal, pk=appeal_id)
         logger.info("staff %s read the ID photo of appeal %s", request.user.get_username(), appeal.number)
-        response = HttpResponse(identity.appeal_photo(appeal), content_type=appeal.photo_type)
-        response["Content-Disposition"] = f'inline; filename="{appeal.number}"'
-        response["Cache-Control"] = "no-store"
-        return response
+        return storage.download(identity.appeal_photo(appeal), filename=appeal.number)
 
     def decide_view(self, request, appeal_id):
         if request.method != "POST" or not request.user.has_perm("enrollment.decide_identityappeal"):

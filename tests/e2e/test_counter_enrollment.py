@@ -11,11 +11,11 @@ from django.utils import timezone
 from enrollment import services
 from enrollment.models import CounterEnrollment, Policy, ProductVersion, Program, ServicePoint
 from portal.integrations.sms.simulator.models import SmsMessage
+from tests.documents import PDF
 from tests.factories import SELF_ID, pass_second_factor, roster, staff_user, totp_device
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = "13812345678"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from enrollment.models import IdentityAppeal, Person, Resident, VerificationAtte
 from portal.integrations.identity.simulator.models import Outage
 from portal.integrations.sms import template_id
 from portal.integrations.sms.simulator.models import SmsMessage
+from tests.documents import JPEG, PDF
 from tests.factories import (
     MOTHER_ID,
     SELF_ID,
@@ -32,7 +33,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 OWNER_PHONE, STRANGER_PHONE = "13800000001", "13900000002"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def test_the_squatter_is_unbound_by_the_owner_and_keeps_nothing(registry, django
     submission = claims_services.claim_submission_create(
         resident=Resident.objects.get(pk=squatter.pk), policy=policy, hospital_name="兰州大学第一医院",
         admission_date=policy.coverage_start, discharge_date=policy.coverage_start, description="",
-        files=[SimpleUploadedFile("单据.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")])
+        files=[SimpleUploadedFile("单据.pdf", PDF, "application/pdf")])
 
     owner_client, owner = signed_in(OWNER_PHONE)
     refused = bind(owner_client, "张桂兰", SELF_ID)

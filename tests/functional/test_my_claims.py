@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from claims import services
 from claims.models import Claim, ClaimSubmission
+from tests.documents import JPEG, PDF
 from tests.factories import (
     CHILD_ID,
     MOTHER_ID,
@@ -21,8 +22,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 
 
 @pytest.fixture

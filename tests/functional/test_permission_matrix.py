@@ -16,6 +16,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests import routes
+from tests.documents import PDF
 from tests.factories import (
     CHILD_ID,
     MOTHER_ID,
@@ -32,7 +33,7 @@ from tests.factories import (
 )
 
 IN_SALES_WINDOW = "2025-06-15 10:00 +08:00"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
 GUARDIAN_ID = make_id("62060219780808123")
 OTHER_ID = make_id("62060219790909123")
 OPERATOR_ID = make_id("62060219700101123")

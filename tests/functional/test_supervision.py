@@ -8,13 +8,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
 from enrollment.models import CoInsurer, ProductVersion
 from supervision.models import DistrictPopulation, FollowUpVisit, InsurerStaff, Ticket
+from tests.documents import PDF, PNG
 from tests.factories import login_as, make_id, make_resident, sold_policy, staff_user
 
 pytestmark = pytest.mark.django_db
-PDF = b"%PDF-1.4\n%%EOF\n"
 
 
 @pytest.fixture
@@ -99,7 +100,7 @@ def test_a_resident_opens_a_ticket_with_an_attachment_and_reads_the_reply(client
     assert client.get(reverse("admin:supervision_ticket_changelist"), {"sla": "overdue"}).status_code == 200
     download = reverse("admin:supervision_ticket_attachment", args=[ticket.pk, ticket.messages.get().pk])
     assert download in client.get(reverse("admin:supervision_ticket_change", args=[ticket.pk])).content.decode()
-    assert b"".join(client.get(download).streaming_content) == PDF
+    assert client.get(download).content == PDF
     client.post(reverse("admin:supervision_ticket_reply", args=[ticket.pk]), {"body": "已加急处理", "status": "waiting"})
     ticket.refresh_from_db()
     assert ticket.first_response_at and ticket.assignee == agent and ticket.status == Ticket.WAITING
@@ -113,6 +114,35 @@ def test_a_resident_opens_a_ticket_with_an_attachment_and_reads_the_reply(client
 
     login_as(client, make_resident(phone="13700000009", name=None, id_number=None).user)
     assert client.get(reverse("supervision:ticket", args=[ticket.number])).status_code in (302, 404)
+
+
+def test_an_attachment_is_checked_by_content_kept_sealed_and_served_only_as_a_download(
+        client, products, settings, tmp_path):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    client.force_login(make_resident().user)
+
+    def open_ticket(name, data):
+        return client.post(reverse("supervision:tickets"), {"kind": "enquiry", "subject": "咨询", "body": "见附件",
+                                                            "attachment": SimpleUploadedFile(name, data)})
+
+    page = b"%PDF-1.4\n<html><script>alert(document.cookie)</script></html>"
+    for name, data in (("x.html", page), ("x.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>'), ("x.pdf", page),
+                       ("x.png", b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script>")):
+        refused = open_ticket(name, data)
+        assert refused.status_code == 422 and "附件：" in refused.content.decode(), name
+    assert not Ticket.objects.exists()
+
+    # A real photo with a page appended: kept re-encoded (nothing after the pixels), encrypted on disk.
+    assert open_ticket("photo.html.png", PNG + b"<html><script>alert(1)</script></html>").status_code == 302
+    message = Ticket.objects.get().messages.get()
+    on_disk = (tmp_path / message.attachment.name).read_bytes()
+    assert b"PNG" not in on_disk and b"<html>" not in on_disk
+    response = client.get(reverse("supervision:attachment", args=[message.ticket.number, message.pk]))
+    assert response["Content-Type"] == "image/png" and response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Disposition"].startswith("attachment;") and "photo.html.png" in response[
+        "Content-Disposition"]
+    assert response.content.startswith(b"\x89PNG") and b"<html>" not in response.content
+    assert Image.open(io.BytesIO(response.content)).size == (8, 8)
 
 
 def test_customer_service_draws_and_records_visits(client, figures):

@@ -15,10 +15,11 @@ from django.urls import reverse
 from enrollment import counter, selectors
 from enrollment.models import CounterEnrollment, Order, Plan, Policy, Program, ServicePoint
 from enrollment.organizations import Refused
+from tests.documents import PDF
 from tests.factories import MOTHER_ID, SELF_ID, UNINSURED_ID, login_as, make_resident, roster, staff_user
 
 pytestmark = pytest.mark.django_db
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
 IN_SALES_WINDOW = "2025-06-15 10:00 +08:00"
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from enrollment import billing, lists, organizations, services
 from enrollment.models import (
@@ -303,6 +305,30 @@ def test_fix_drop_confirm_and_pay_by_bank_transfer(employer):
     texts = list(SmsMessage.objects.filter(template_id=template_id("policy_gifted")).values_list("phone_hash", "body"))
     assert {phone for phone, _ in texts} == {blind_index("13700000001"), blind_index("13700000002")}
     assert all("武威市示例建材有限公司" in text for _, text in texts)
+
+
+def test_the_uploaded_list_is_kept_encrypted_and_deleted_after_its_retention(employer, settings, tmp_path):
+    organization, manager = employer
+    settings.LIST_FILE_RETENTION_DAYS = 30
+    issued = validated(organization, manager, [("赵一", WORKER_A, "13700000001")])
+    stored = (tmp_path / issued.file.name).read_bytes()
+    assert WORKER_A.encode() not in stored and "赵一".encode() not in stored and b"13700000001" not in stored
+    order = lists.list_confirm(beneficiaries=issued, by=manager, declared=True)
+    abandoned = validated(organization, manager, [("钱二", WORKER_B, "")])
+    pending = validated(organization, manager, [("孙三", WORKER_C, "")])
+    lists.list_confirm(beneficiaries=pending, by=manager, declared=True)  # its order still waits for payment
+    assert lists.list_files_purge() == 0  # within the retention, nothing goes
+    billing.bank_transfer_confirm(order=order, reference="B1", amount=order.amount, user=manager.user)
+
+    with time_machine.travel(timezone.now() + timedelta(days=31), tick=False):
+        assert lists.list_files_purge() == 2
+    for beneficiaries, kept in ((issued, False), (abandoned, False), (pending, True)):
+        name = beneficiaries.file.name
+        beneficiaries.refresh_from_db()
+        assert bool(beneficiaries.file) is kept and (tmp_path / name).exists() is kept
+    assert issued.rows.get().id_number == WORKER_A  # the rows keep what the list needs
+    BeneficiaryList.objects.filter(pk=abandoned.pk).update(status=BeneficiaryList.VALIDATING)
+    assert lists.list_validate(list_id=abandoned.pk) == BeneficiaryList.FAILED  # says so, re-upload
 
 
 def test_the_beneficiary_sees_the_policy_after_signing_in(employer):

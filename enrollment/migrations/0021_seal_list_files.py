@@ -1,0 +1,14 @@
+from django.db import migrations
+
+
+def seal(apps, schema_editor):
+    from portal.storage import seal_stored_files
+
+    seal_stored_files(apps.get_model("enrollment", "BeneficiaryList"), "file")
+
+
+class Migration(migrations.Migration):
+    """Beneficiary list files uploaded before issue 13 were stored as sent: encrypt them in place."""
+
+    dependencies = [("enrollment", "0020_policy_insured_region")]
+    operations = [migrations.RunPython(seal, migrations.RunPython.noop)]
