@@ -126,6 +126,11 @@ def code_check(*, phone: str, code: str, ip: str | None = None) -> str:
     return phone
 
 
+def username_for(phone: str) -> str:
+    """A resident's login name: the mobile's blind index, never the mobile (issue 13)."""
+    return f"p:{crypto.blind_index(phone)}"
+
+
 def _resident_for(phone: str) -> Resident:
     resident = Resident.objects.filter(phone=phone).select_related("user", "person").first()
     if resident:
@@ -133,7 +138,7 @@ def _resident_for(phone: str) -> Resident:
     user_model = get_user_model()
     try:
         with transaction.atomic():
-            user = user_model(username=f"p:{phone}")
+            user = user_model(username=username_for(phone))
             user.set_unusable_password()
             user.save()
             return Resident.objects.create(user=user, phone=phone)

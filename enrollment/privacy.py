@@ -129,7 +129,7 @@ def phone_change(*, resident: Resident, phone: str, code: str, ip: str | None = 
             old = locked.phone
             locked.phone = new
             locked.save(update_fields=["phone"])
-            locked.user.username = f"p:{new}"
+            locked.user.username = accounts.username_for(new)
             locked.user.save(update_fields=["username"])
             shown = sms.masked_phone(new)
             if old:

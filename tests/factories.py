@@ -61,7 +61,7 @@ def add_member(organization, by, resident, role="operator"):
 
 
 def make_resident(phone="13800000001", name="张桂兰", id_number=SELF_ID) -> Resident:
-    user = User.objects.create_user(username=f"p:{phone}")
+    user = User.objects.create_user(username=f"p:{crypto.blind_index(phone)}")
     user.set_unusable_password()
     user.save()
     person = services.person_get_or_create(name=name, id_number=id_number) if id_number else None
