@@ -23,6 +23,7 @@ from tests.factories import (
     MOTHER_ID,
     SELF_ID,
     active_policy,
+    login_as,
     make_id,
     make_resident,
     roster,
@@ -94,7 +95,7 @@ def _journeys(client, tmp_path) -> None:
                       SimpleUploadedFile("清单.jpg", JPEG)],
     }).status_code == 302
     submission = resident.claim_submissions.get()
-    client.force_login(staff_user("keyer", "理赔审核员"))
+    login_as(client, staff_user("keyer", "理赔审核员"))
     assert client.post(f"/admin/claims/claimsubmission/{submission.pk}/key/", {
         "hospital_code": "H110000001", "hospital_level": "3", "designated": "on", "visit_type": "inpatient",
         "settled_at": "2025-11-08 10:00", "diagnoses": "K35.8", "total": "51000.00",
