@@ -75,7 +75,7 @@ def test_the_data_migration_seals_records_already_stored_and_their_history(clien
         for table in ("claims_settlement", "claims_settlementevent"):
             cursor.execute(f"UPDATE {table} SET id_cipher = '', record = record || jsonb_build_object('id_number', %s)",
                            [SELF_ID.lower()])
-    migration = importlib.import_module("claims.migrations.0004_settlement_id_encrypted")
+    migration = importlib.import_module("claims.migrations.0006_settlement_id_encrypted")
     migration.seal_records(django_apps, None)
     stored = Settlement.objects.get(settlement_id="S1")
     assert "id_number" not in stored.record and stored.received["id_number"] == SELF_ID.lower()

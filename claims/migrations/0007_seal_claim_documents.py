@@ -10,5 +10,5 @@ def seal(apps, schema_editor):
 class Migration(migrations.Migration):
     """Claim documents uploaded before issue 13 were stored as sent: encrypt them in place."""
 
-    dependencies = [("claims", "0004_settlement_id_encrypted")]
+    dependencies = [("claims", "0006_settlement_id_encrypted")]
     operations = [migrations.RunPython(seal, migrations.RunPython.noop)]

@@ -43,7 +43,7 @@ def unseal_records(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0003_review_roles'),
+        ('claims', '0005_claim_progress'),
     ]
 
     operations = [
