@@ -15,5 +15,5 @@ def hide_mobiles(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("enrollment", "0024_seal_list_files"), ("auth", "0012_alter_user_first_name_max_length")]
+    dependencies = [("enrollment", "0025_seal_list_files"), ("auth", "0012_alter_user_first_name_max_length")]
     operations = [migrations.RunPython(hide_mobiles, migrations.RunPython.noop)]

@@ -10,5 +10,5 @@ def seal(apps, schema_editor):
 class Migration(migrations.Migration):
     """Beneficiary list files uploaded before issue 13 were stored as sent: encrypt them in place."""
 
-    dependencies = [("enrollment", "0023_history_orders_organizations_fund")]
+    dependencies = [("enrollment", "0024_program_service_phone")]
     operations = [migrations.RunPython(seal, migrations.RunPython.noop)]
