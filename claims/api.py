@@ -64,6 +64,30 @@ def _authenticate(request) -> SettlementSource | JsonResponse:
     return source
 
 
+MAX_DEPTH = 8  # a record nests three levels (records → record → amounts); anything deeper is not one
+
+
+def _shape_problem(payload) -> tuple[str, str] | None:
+    """JSON that no settlement record could be: nested deeper than ``MAX_DEPTH``, or a string (key
+    or value) with a NUL character, which PostgreSQL cannot store. Walked without recursion."""
+    stack = [(payload, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return "too_deep", f"请求体嵌套层级过深（最多{MAX_DEPTH}层）"
+        if isinstance(value, str):
+            if "\x00" in value:
+                return "nul_character", "请求体的字符串中含有空字符（\\u0000）"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    return "nul_character", "请求体的字符串中含有空字符（\\u0000）"
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return None
+
+
 @csrf_exempt
 @require_POST
 def settlements(request):
@@ -72,8 +96,11 @@ def settlements(request):
         return source
     try:
         payload = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return _error(400, "invalid_json", "请求体不是有效的 JSON")
+    problem = _shape_problem(payload)
+    if problem:
+        return _error(400, *problem)
     records = payload.get("records") if isinstance(payload, dict) else None
     if not isinstance(records, list) or not records:
         return _error(400, "records_required", "records：应为非空的结算单数组")

@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import messages
 from django.db.models import Q
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path
 
 from claims import selectors, services
@@ -16,6 +16,7 @@ from claims.services import payees as payee_services
 from enrollment.models import Policy
 from enrollment.views.purchase import resident_required
 from portal import storage
+from portal.shortcuts import get_object_or_404
 from portal.storage import MAX_FILE_BYTES
 
 MAX_FILES = 10

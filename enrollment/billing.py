@@ -17,7 +17,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import DateField, F, Sum, Value
 from django.db.models.functions import Greatest
 from django.urls import reverse
@@ -220,10 +220,17 @@ def _apply(*, out_trade_no: str, transaction_id: str, amount: Decimal, paid_at) 
             return "replay" if payment.transaction_id == transaction_id else "conflict"
         if amount != payment.amount:
             return "amount_mismatch"
+        if Payment.objects.filter(provider=payment.provider, transaction_id=transaction_id).exclude(
+                pk=payment.pk).exists():
+            return "transaction_reused"  # the provider's id of another payment: never applied twice
         payment.transaction_id = transaction_id
         payment.status = Payment.SUCCEEDED
         payment.succeeded_at = paid_at or timezone.now()
-        payment.save(update_fields=["transaction_id", "status", "succeeded_at"])
+        try:
+            with transaction.atomic():  # the unique (provider, transaction_id) decides a race
+                payment.save(update_fields=["transaction_id", "status", "succeeded_at"])
+        except IntegrityError:
+            return "transaction_reused"
         if order.status != Order.PENDING:
             # Money arrived for an order that expired, was cancelled or was paid by another attempt
             # meanwhile: give it back.
@@ -331,7 +338,7 @@ def notification_handle(*, provider: str, headers, body: bytes) -> Handled:
     record.save()
     if not record.accepted:
         logger.warning("%s notification for %s refused: %s", provider, note.out_trade_no, outcome)
-        return Handled(False, outcome, 400)
+        return Handled(False, outcome, 409 if outcome == "transaction_reused" else 400)
     return Handled(True, outcome)
 
 

@@ -72,6 +72,78 @@ def _page(template: str, status: int, request, **context) -> HttpResponse:
     return response
 
 
+def refused(request, status: int = 400, title: str = "请求有误",
+            message: str = "您的请求无法处理：地址或提交的内容格式不正确。") -> HttpResponse:
+    """A static Chinese page for a request refused before any view ran (400, 403, 404 outside the
+    site's pages); machine callers of ``/api/`` get the same in JSON."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        response = JsonResponse({"error": {"code": "bad_request" if status == 400 else f"http_{status}",
+                                           "message": message}}, status=status)
+        response["Cache-Control"] = "no-store"
+        return response
+    return _page("portal/refused.html", status, request, title=title, message=message)
+
+
+def bad_request(request, exception=None) -> HttpResponse:
+    """``handler400``: a malformed request (a bad header, a suspicious operation)."""
+    return refused(request)
+
+
+def permission_denied(request, exception=None) -> HttpResponse:
+    """``handler403``."""
+    return refused(request, 403, "无权访问", "您没有访问此页面的权限。")
+
+
+def csrf_failure(request, reason="") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: an expired form or a cross-site post."""
+    return refused(request, 403, "页面已过期", "页面已过期或来源无法验证，请返回上一页刷新后重新提交。")
+
+
+# A NUL byte (or another C0 control character but tab, line feed, carriage return) in a path, a
+# query string, a header or a form field reaches no view: PostgreSQL refuses NUL in text, and no
+# legitimate page, form or API call sends one.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FORM_TYPES = ("application/x-www-form-urlencoded",)
+
+
+def _has_control(value) -> bool:
+    return isinstance(value, str) and _CONTROL.search(value) is not None
+
+
+class RefuseControlCharactersMiddleware:
+    """Answers 400 (a Chinese page, or JSON under ``/api/``) before anything reads the request when
+    its path, query string, a header or a URL-encoded form field carries a control character."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._malformed(request):
+            return refused(request, 400, "请求有误", "请求的地址、参数或提交内容含有不允许的控制字符（如空字符），已拒绝。")
+        return self.get_response(request)
+
+    @staticmethod
+    def _malformed(request) -> bool:
+        if _has_control(request.path) or _has_control(request.META.get("QUERY_STRING", "")):
+            return True
+        try:
+            if any(_has_control(k) or _has_control(v) for k, values in request.GET.lists() for v in values):
+                return True
+        except Exception:  # too many fields: Django's own 400
+            return False
+        if any(_has_control(value) for key, value in request.META.items() if key.startswith("HTTP_")):
+            return True
+        if request.method == "POST" and request.content_type in _FORM_TYPES:
+            try:
+                post = request.POST
+            except Exception:  # an unreadable body is the view's (or Django's) 400 to give
+                return False
+            return any(_has_control(k) or _has_control(v) for k, values in post.lists() for v in values)
+        return False
+
+
 def unavailable(request) -> HttpResponse:
     response = _page("portal/503.html", 503, request, retry_after=settings.RETRY_AFTER_SECONDS)
     response["Retry-After"] = str(settings.RETRY_AFTER_SECONDS)

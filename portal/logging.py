@@ -1,4 +1,5 @@
-"""Logging filters: resident ID numbers masked in every log line (first 6 + last 4); the request id
+"""Logging filters: resident ID numbers (first 6 + last 4) and mobile numbers (first 3 + last 4)
+masked in every log line, paths and query strings included; the request id
 on every line; one line per failed request, bounded under a storm."""
 
 import contextvars
@@ -10,24 +11,46 @@ import traceback
 
 from enrollment.idnumber import mask
 
+# Not part of a longer word or number (an order number), but possibly right after a
+# percent-encoded character of a URL (``%20620602…``).
+_START = r"(?:(?<![0-9A-Za-z])|(?<=%[0-9A-Fa-f]{2}))"
+_END = r"(?![0-9A-Za-z])"
 # 18 characters shaped like a resident ID (region, a 19xx/20xx birth date, sequence, check
-# character), not part of a longer word or number such as an order number.
+# character).
 ID_PATTERN = re.compile(
-    r"(?<![0-9A-Za-z])[1-8][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9A-Za-z])"
+    _START + r"[1-8][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]" + _END
 )
+# A mainland mobile number, 11 digits from 13x to 19x, with or without +86 / 86.
+MOBILE_PATTERN = re.compile(_START + r"(?:\+?86)?(1[3-9][0-9])([0-9]{4})([0-9]{4})" + _END)
 
 
 def mask_ids(text: str) -> str:
     return ID_PATTERN.sub(lambda m: mask(m.group(0)), text)
 
 
+def mask_mobiles(text: str) -> str:
+    return MOBILE_PATTERN.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
+def mask_personal(text: str) -> str:
+    """ID numbers (first 6 + last 4) and mobile numbers (first 3 + last 4) masked wherever they occur:
+    messages, paths and query strings, exception texts."""
+    return mask_mobiles(mask_ids(text))
+
+
 class MaskIdNumbers(logging.Filter):
+    """Masks ID numbers and mobile numbers in the record's message (see also ``LineFormatter``,
+    which masks the whole formatted line, tracebacks included)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked = mask_ids(message)
+        masked = mask_personal(message)
         if masked != message:
             record.msg, record.args = masked, None
         return True
+
+
+MaskPersonalData = MaskIdNumbers
 
 
 # --- Request ids and failures: one line each, bounded under a storm (issue 18) -------------------
@@ -104,7 +127,11 @@ class OneLinePerFailure(logging.Filter):
 
 
 class LineFormatter(logging.Formatter):
-    """Tracebacks without their chain ("During handling of the above exception…")."""
+    """Tracebacks without their chain ("During handling of the above exception…"); every line it
+    writes is masked (``mask_personal``), whatever logger or handler produced the record."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_personal(super().format(record))
 
     def formatException(self, ei) -> str:
         return "".join(traceback.format_exception(ei[0], ei[1], ei[2], chain=False)).rstrip("\n")

@@ -7,8 +7,8 @@ every secret must come from the environment and ``manage.py check --deploy`` pas
 Environment variables (all optional in development):
 
 =========================  ==================================================================
-``PORTAL_ENV``             ``development`` (default) or ``production``
-``SECRET_KEY``             Django's signing key (required in production)
+``PORTAL_ENV``             ``development`` (default) or ``production`` (fails closed: portal/checks.py)
+``SECRET_KEY``             Django's signing key (required in production, at least 50 characters)
 ``DEBUG``                  ``1``/``0``; default on in development, always off in production
 ``ALLOWED_HOSTS``          comma-separated host names (default ``localhost,127.0.0.1,testserver``)
 ``CSRF_TRUSTED_ORIGINS``   comma-separated origins, e.g. ``https://hmb.example.gov.cn``
@@ -51,17 +51,11 @@ PORTAL_ENV = os.environ.get("PORTAL_ENV", "development").strip().lower()
 PRODUCTION = PORTAL_ENV == "production"
 
 
-def _required(name: str) -> str:
-    value = os.environ.get(name, "")
-    if not value:
-        from django.core.exceptions import ImproperlyConfigured
-
-        raise ImproperlyConfigured(f"{name} must be set when PORTAL_ENV=production")
-    return value
-
-
+# Production never falls back to a development value: an unset secret stays empty (or an address
+# that resolves nowhere, ``*.invalid``), and the system checks in ``portal/checks.py`` refuse to
+# start the process — ``manage.py check --deploy`` lists every problem at once.
 _DEV_SECRET = "dev-only-secret-key-for-the-portal-never-use-it-in-production-7c1f9e4b2a"
-SECRET_KEY = _required("SECRET_KEY") if PRODUCTION else os.environ.get("SECRET_KEY", _DEV_SECRET)
+SECRET_KEY = os.environ.get("SECRET_KEY", "" if PRODUCTION else _DEV_SECRET)
 DEBUG = False if PRODUCTION else env_bool("DEBUG", True)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -69,7 +63,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 def _derived_key(label: str) -> str:
     """Development-only keys derived from SECRET_KEY so a fresh clone works with no set-up."""
-    digest = hashlib.sha256(f"{label}:{SECRET_KEY}".encode()).digest()
+    digest = hashlib.sha256(f"{label}:{SECRET_KEY or _DEV_SECRET}".encode()).digest()
     return base64.urlsafe_b64encode(digest).decode()
 
 
@@ -77,11 +71,7 @@ FIELD_ENCRYPTION_KEYS = (
     env_list("FIELD_ENCRYPTION_KEYS", "") if PRODUCTION or os.environ.get("FIELD_ENCRYPTION_KEYS")
     else [_derived_key("field-encryption")]
 )
-if PRODUCTION and not FIELD_ENCRYPTION_KEYS:
-    _required("FIELD_ENCRYPTION_KEYS")
-BLIND_INDEX_KEY = (
-    _required("BLIND_INDEX_KEY") if PRODUCTION else os.environ.get("BLIND_INDEX_KEY", _derived_key("blind-index"))
-)
+BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY", "" if PRODUCTION else _derived_key("blind-index"))
 
 INSTALLED_APPS = [
     "portal.staff.apps.StaffAdminConfig",  # django.contrib.admin on a site that requires the second factor
@@ -114,6 +104,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.errors.RequestIdMiddleware",
+    "portal.errors.RefuseControlCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -158,6 +149,8 @@ TEMPLATES = [
 
 if os.environ.get("DATABASE_URL"):
     DATABASE_URL = os.environ["DATABASE_URL"]
+elif PRODUCTION:  # never the embedded server; portal.checks refuses to start
+    DATABASE_URL = "postgresql://unset.invalid/portal"
 else:
     from portal import devservers
 
@@ -178,6 +171,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if os.environ.get("REDIS_URL"):
     REDIS_URL = os.environ["REDIS_URL"]
+elif PRODUCTION:  # never the embedded server; portal.checks refuses to start
+    REDIS_URL = "redis://unset.invalid:6379/0"
 else:
     from portal import devservers
 
@@ -357,6 +352,7 @@ LOGGING = {
 # An unreachable database or cache answers 503 with this Retry-After (portal/errors.py); the
 # database connect timeout is DB_CONNECT_TIMEOUT above.
 RETRY_AFTER_SECONDS = int(os.environ.get("RETRY_AFTER_SECONDS", "30"))
+CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
 
 # --- The program ----------------------------------------------------------------------------------
 

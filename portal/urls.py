@@ -28,5 +28,7 @@ if settings.SIMULATORS_ENABLED:
         path("sim/", include("portal.simulators.urls")),
     ]
 
+handler400 = "portal.errors.bad_request"
+handler403 = "portal.errors.permission_denied"
 handler404 = "portal.views.not_found"
 handler500 = "portal.errors.server_error"

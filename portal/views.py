@@ -4,13 +4,14 @@ import asyncio
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from health_check.views import HealthCheckView
 
 from enrollment import selectors
 from portal.context_processors import LARGE_TEXT_COOKIE
+from portal.shortcuts import get_object_or_404
 
 
 def home(request):

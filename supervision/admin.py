@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -15,6 +15,7 @@ from django.utils.html import format_html
 
 from enrollment.models import ProductVersion, Program
 from portal import storage
+from portal.shortcuts import get_object_or_404
 from supervision import services
 from supervision.models import (
     DistrictPopulation,

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from enrollment.models import Organization, Policy, ProductVersion
 from enrollment.selectors import member_organizations, resident_policies
 from enrollment.views.purchase import resident_required
 from portal import storage, tabular
+from portal.shortcuts import get_object_or_404
 from supervision import selectors, services
 from supervision.models import Ticket, TicketMessage
 

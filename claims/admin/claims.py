@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -20,6 +20,7 @@ from claims.models import (
     REJECTION_CODES,
     Claim,
 )
+from portal.shortcuts import get_object_or_404
 
 staff_reads = logging.getLogger("portal.staff_reads")
 

@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -19,6 +19,7 @@ from claims.models import (
     PayoutBatch,
 )
 from enrollment.models import Program
+from portal.shortcuts import get_object_or_404
 
 staff_reads = logging.getLogger("portal.staff_reads")
 

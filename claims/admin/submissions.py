@@ -7,7 +7,7 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -18,6 +18,7 @@ from claims.models import (
 )
 from enrollment import idnumber
 from portal import storage
+from portal.shortcuts import get_object_or_404
 
 # --- Residents' out-of-region submissions ------------------------------------------------------
 
@@ -83,7 +84,8 @@ class ClaimSubmissionAdmin(ReadOnlyAdmin):
     def document_view(self, request, submission_id, document_id):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        document = get_object_or_404(ClaimSubmission.objects.get(pk=submission_id).documents, pk=document_id)
+        submission = get_object_or_404(ClaimSubmission, pk=submission_id)
+        document = get_object_or_404(submission.documents, pk=document_id)
         return storage.download(storage.unsealed(document.file), filename=document.original_name)
 
     def key_view(self, request, submission_id):

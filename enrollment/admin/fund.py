@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -18,6 +18,7 @@ from enrollment.models import (
     Plan,
     ProductVersion,
 )
+from portal.shortcuts import get_object_or_404
 
 
 class FundEntryInline(admin.TabularInline):

@@ -8,7 +8,7 @@ import logging
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -17,6 +17,7 @@ from enrollment.accounts import AccountError
 from enrollment.admin.common import ViewOnlyAdmin
 from enrollment.models import IdentityAppeal, Resident, VerificationAttempt
 from portal import crypto, storage
+from portal.shortcuts import get_object_or_404
 
 logger = logging.getLogger("portal.staff_reads")
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from enrollment.models import (
     Policy,
     Refund,
 )
+from portal.shortcuts import get_object_or_404
 
 
 class BankTransferForm(forms.Form):

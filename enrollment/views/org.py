@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
@@ -36,6 +36,7 @@ from enrollment.models import (
 from enrollment.views.csp import payment_forms
 from enrollment.views.purchase import resident_required
 from portal import tabular
+from portal.shortcuts import get_object_or_404
 
 ROWS_PER_PAGE = 100
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -15,6 +15,7 @@ from enrollment.models import Order, Payment, Policy
 from enrollment.views.csp import payment_forms
 from enrollment.views.purchase import resident_required
 from portal.integrations import payments
+from portal.shortcuts import get_object_or_404
 
 # The return page polls every 2 s. A payer who came back without paying (cancelled on the cashier)
 # is told so once the provider has said "not paid" for this long; after a minute of no answer the

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -20,6 +20,7 @@ from enrollment import midyear, selectors, services
 from enrollment.models import ConsentText, Order, Plan, Policy, Relation, RenewalAuthorization
 from enrollment.selectors import PersonInput
 from enrollment.views.csp import payment_forms
+from portal.shortcuts import get_object_or_404
 
 MAX_PEOPLE = 12
 RELATION_CHOICES = [(value, label) for value, label in Relation.choices]

@@ -1,8 +1,9 @@
 """One package per outside system: its small API, the real protocol client, its settings
 (``conf.py``) and its simulator (``simulator/``, a Django app mounted under ``/sim/<system>/``).
 
-:func:`production_errors` gathers every package's ``conf.production_errors()``; the portal refuses
-to start in production while any is reported (``portal.apps.PortalConfig.ready``).
+:func:`production_errors` gathers every package's ``conf.production_errors()``; the system check
+``portal.checks.integrations_check`` reports each as an error, so the portal refuses to start in
+production while any is reported and ``manage.py check --deploy`` lists them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import importlib
 import pkgutil
 
 
-def production_errors() -> list[str]:
+def production_errors() -> list[tuple[str, str]]:
+    """``(system, message)`` for every problem any integration reports."""
     errors = []
     for module in pkgutil.iter_modules(__path__):
         if not module.ispkg:
@@ -20,5 +22,5 @@ def production_errors() -> list[str]:
             conf = importlib.import_module(f"{__name__}.{module.name}.conf")
         except ModuleNotFoundError:
             continue
-        errors.extend(conf.production_errors())
+        errors.extend((module.name, message) for message in conf.production_errors())
     return errors

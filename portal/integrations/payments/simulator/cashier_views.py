@@ -9,12 +9,13 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from portal.integrations.payments.simulator import provider
 from portal.integrations.payments.simulator.models import Channel, SimContract, SimTrade
+from portal.shortcuts import get_object_or_404
 
 
 def _any_merchant(view):
