@@ -156,3 +156,41 @@ def server_error(request) -> HttpResponse:
     if is_outage(sys.exc_info()[1]):
         return unavailable(request)
     return _page("portal/500.html", 500, request)
+
+
+# --- Caches (issue 13, item 7): nothing personal is kept by a browser or a proxy ------------------
+
+_DOWNLOAD_TYPES = ("application/pdf", "application/vnd.openxmlformats", "application/vnd.ms-excel", "text/csv",
+                   "application/octet-stream", "application/zip", "image/")
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: private, no-store`` on every response to a signed-in person (resident or
+    staff: their pages carry personal data) and on every download (PDF, spreadsheet, CSV, image,
+    ``Content-Disposition``), whoever asked. Public pages for the anonymous keep their caching."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "no-store" in response.get("Cache-Control", ""):
+            return response
+        content_type = response.get("Content-Type", "")
+        if (self._signed_in(request) or response.has_header("Content-Disposition")
+                or content_type.startswith(_DOWNLOAD_TYPES)):
+            response["Cache-Control"] = "private, no-store"
+            if response.has_header("Expires"):
+                del response["Expires"]
+        return response
+
+    @staticmethod
+    def _signed_in(request) -> bool:
+        user = getattr(request, "user", None)
+        if user is None:
+            return False
+        try:
+            return bool(user.is_authenticated)
+        except Exception:  # the session store is unreachable: assume the worst
+            return True
+

@@ -116,6 +116,8 @@ MIDDLEWARE = [
     "portal.staff.sessions.SessionLimitsMiddleware",
     "portal.staff.otp.StaffSecondFactorMiddleware",
     "portal.staff.access.AccessLogMiddleware",
+    "portal.errors.NoStoreMiddleware",
+    "portal.admin_search.AdminSearchMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin  # the site is portal.staff.otp.StaffAdminSite
 from django.urls import include, path
 
-from portal import views
+from portal import admin_search, views
 from portal.staff import urls as staff_urls
 
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("text-size/", views.text_size, name="text_size"),
     path("health/", views.Readiness.as_view(), name="health"),
     path("health/live/", views.liveness, name="health_live"),
+    path("admin/search/", admin_search.search, name="admin_search"),
     path("admin/", admin.site.urls),
     path("staff/second-factor/", include("portal.staff.urls")),
     path("staff/passkeys/", include((staff_urls.webauthn_patterns, "otp_webauthn"))),

@@ -184,6 +184,9 @@ ROUTES: dict[str, Route] = {
     "supervision:tickets": Route(residents_only(), page=True),
     "supervision:ticket": Route(only(OWNER), args=lambda w: [w.ticket.number], page=True),
     "supervision:attachment": Route(only(OWNER), args=lambda w: [w.ticket.number, w.ticket_message.pk]),
+    # The admin's search box posts its term (never in an address: portal/admin_search.py)
+    "admin_search": Route({"default": OK, ANONYMOUS: LOGIN, **{r: LOGIN for r in RESIDENTS}}, method="POST",
+                          data=lambda w: {"q": "张", "changelist": "/admin/enrollment/person/"}),
     # The settlement intake API: signed by the sending system, never by a session
     "claims_api:openapi": Route(everyone()),
     "claims_api:settlements": Route(everyone(UNSIGNED), method="POST"),
