@@ -124,7 +124,8 @@ def document(base_url: str) -> dict:
                             "content": {"application/json": {"schema": {"type": "object", "properties": {
                                 "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
                                 "results": {"type": "array", "items": RESULT}}}}}},
-                    "400": {"description": "请求体不是 JSON 或缺少 records",
+                    "400": {"description": "请求体不是 JSON、嵌套超过8层、字符串含空字符（\\u0000）或缺少 records；"
+                                           "请求头或地址含控制字符",
                             "content": {"application/json": {"schema": ERROR}}},
                     "401": {"description": "密钥未知、签名错误、时间超出5分钟或随机串重复（code 说明原因）",
                             "content": {"application/json": {"schema": ERROR}}},
@@ -152,6 +153,8 @@ def document(base_url: str) -> dict:
                 "responses": {
                     "200": {"description": "已冲正（重复冲正返回相同结果）",
                             "content": {"application/json": {"schema": RESULT}}},
+                    "400": {"description": "地址或请求头含控制字符（如空字符）",
+                            "content": {"application/json": {"schema": ERROR}}},
                     "401": {"description": "签名校验失败", "content": {"application/json": {"schema": ERROR}}},
                     "404": {"description": "未找到该结算单", "content": {"application/json": {"schema": RESULT}}},
                 },
