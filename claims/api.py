@@ -67,6 +67,16 @@ def _authenticate(request) -> SettlementSource | JsonResponse:
 MAX_DEPTH = 8  # a record nests three levels (records → record → amounts); anything deeper is not one
 
 
+def _string_problem(value: str) -> tuple[str, str] | None:
+    if "\x00" in value:
+        return "nul_character", "请求体的字符串中含有空字符（\\u0000）"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate escape (\\ud800): not text
+        return "invalid_unicode", "请求体的字符串中含有无效的 Unicode 字符"
+    return None
+
+
 def _shape_problem(payload) -> tuple[str, str] | None:
     """JSON that no settlement record could be: nested deeper than ``MAX_DEPTH``, or a string (key
     or value) with a NUL character, which PostgreSQL cannot store. Walked without recursion."""
@@ -76,12 +86,14 @@ def _shape_problem(payload) -> tuple[str, str] | None:
         if depth > MAX_DEPTH:
             return "too_deep", f"请求体嵌套层级过深（最多{MAX_DEPTH}层）"
         if isinstance(value, str):
-            if "\x00" in value:
-                return "nul_character", "请求体的字符串中含有空字符（\\u0000）"
+            problem = _string_problem(value)
+            if problem:
+                return problem
         elif isinstance(value, dict):
             for key, item in value.items():
-                if "\x00" in key:
-                    return "nul_character", "请求体的字符串中含有空字符（\\u0000）"
+                problem = _string_problem(key)
+                if problem:
+                    return problem
                 stack.append((item, depth + 1))
         elif isinstance(value, list):
             stack.extend((item, depth + 1) for item in value)

@@ -79,7 +79,8 @@ def refused(request, status: int = 400, title: str = "请求有误",
     if request.path.startswith("/api/"):
         from django.http import JsonResponse
 
-        response = JsonResponse({"error": {"code": "bad_request" if status == 400 else f"http_{status}",
+        codes = {400: "bad_request", 403: "forbidden", 404: "not_found"}
+        response = JsonResponse({"error": {"code": codes.get(status, f"http_{status}"),
                                            "message": message}}, status=status)
         response["Cache-Control"] = "no-store"
         return response

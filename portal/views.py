@@ -52,6 +52,10 @@ def text_size(request):
 
 
 def not_found(request, exception=None):
+    if request.path.startswith("/api/"):  # machine callers get the API's JSON error shape
+        from portal.errors import refused
+
+        return refused(request, 404, "页面不存在", "接口地址不存在")
     return render(request, "portal/error.html", {"title": "页面不存在", "message": "您访问的页面不存在或已下线。"}, status=404)
 
 

@@ -85,3 +85,16 @@ def test_a_signed_notification_reusing_another_payments_transaction_id_is_refuse
     assert Payment.objects.get(order=second).status != Payment.SUCCEEDED
     second.refresh_from_db()
     assert second.status == "pending"
+
+
+def test_a_lone_surrogate_escape_is_refused(client, source):
+    response = _post(client, b'{"records": [{"settlement_id": "S1", "name": "\\ud800"}]}')
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_unicode"
+    assert not Settlement.objects.exists()
+
+
+def test_an_unknown_api_address_answers_json(client):
+    response = client.post("/api/v1/settlements/a/b/reversal")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
