@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
@@ -26,7 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 TAG = "production"
 MIN_SECRET_KEY = 50  # Django's own advice for SECRET_KEY (security.W009)
-MIN_HMAC_KEY = 32  # bytes: the blind index's and the registry's HMAC keys, API secrets
+MIN_HMAC_KEY = 32  # bytes: the blind index's HMAC key
 
 
 def _production() -> bool:
@@ -147,38 +146,13 @@ def simulators_check(app_configs=None, **kwargs) -> list[checks.Error]:
 
 
 @checks.register(TAG)
-def registry_check(app_configs=None, **kwargs) -> list[checks.Error]:
-    """The basic-insurance registry: the real HTTP backend, over HTTPS, with a strong secret."""
-    if not _production():
-        return []
-    backend = getattr(settings, "REGISTRY_BACKEND", "")
-    if backend != "http":
-        return [_error(f"REGISTRY_BACKEND is {backend!r}: production asks the registry itself (http)", "E006")]
-    errors = []
-    url = getattr(settings, "REGISTRY_API_URL", "") or ""
-    parts = urlsplit(url)
-    if not url:
-        errors.append(_error("REGISTRY_API_URL is not set", "E006"))
-    elif parts.scheme != "https" or "/sim" in parts.path or parts.hostname in ("localhost", "127.0.0.1", "::1"):
-        errors.append(_error(f"REGISTRY_API_URL must be the registry's https address ({url})", "E006"))
-    if not getattr(settings, "REGISTRY_APP_KEY", ""):
-        errors.append(_error("REGISTRY_APP_KEY is not set", "E006"))
-    secret = getattr(settings, "REGISTRY_APP_SECRET", "") or ""
-    if not secret:
-        errors.append(_error("REGISTRY_APP_SECRET is not set", "E006"))
-    elif len(secret.encode()) < MIN_HMAC_KEY:
-        errors.append(_error(f"REGISTRY_APP_SECRET is shorter than {MIN_HMAC_KEY} bytes", "E006"))
-    return errors
-
-
-@checks.register(TAG)
 def integrations_check(app_configs=None, **kwargs) -> list[checks.Error]:
     """Each outside system's own list (``portal/integrations/<system>/conf.py``)."""
     if not _production():
         return []
     from portal.integrations import production_errors
 
-    ids = {"sms": "E110", "identity": "E120", "payments": "E130"}
+    ids = {"sms": "E110", "identity": "E120", "payments": "E130", "hsa": "E140"}
     return [_error(message, ids.get(system, "E100")) for system, message in production_errors()]
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from django.core.exceptions import ImproperlyConfigured
+
 
 def production_errors() -> list[tuple[str, str]]:
     """``(system, message)`` for every problem any integration reports."""
@@ -22,5 +24,9 @@ def production_errors() -> list[tuple[str, str]]:
             conf = importlib.import_module(f"{__name__}.{module.name}.conf")
         except ModuleNotFoundError:
             continue
-        errors.extend((module.name, message) for message in conf.production_errors())
+        try:
+            messages = conf.production_errors()
+        except ImproperlyConfigured as exc:  # e.g. a check that derives from an empty SECRET_KEY
+            messages = [f"{module.name}: {exc}"]
+        errors.extend((module.name, message) for message in messages)
     return errors

@@ -17,7 +17,8 @@ EXPECTED_WITH_NOTHING_SET = [
     "(portal.E003) BLIND_INDEX_KEY must be set",
     "(portal.E004) DATABASE_URL must be set",
     "(portal.E004) REDIS_URL must be set",
-    "(portal.E006) REGISTRY_BACKEND is 'simulator'",
+    "(portal.E140) HSA_SERVICE_URL must be",
+    "(portal.E140) HSA_PRIVATE_KEY must be an SM2 private key",
     "(portal.E110) SMS_SECRET_ID is not set",
     "(portal.E110) SMS_SECRET_KEY is not set",
     "(portal.E110) SMS_SDK_APP_ID is not set",
@@ -56,7 +57,7 @@ def test_defaults_weak_keys_and_simulators_are_errors():
 
     env = {**os.environ, **production_env(
         SECRET_KEY=_DEV_SECRET, BLIND_INDEX_KEY="x", FIELD_ENCRYPTION_KEYS=f"{Fernet.generate_key().decode()},not-a-key",
-        REGISTRY_BACKEND="simulator", SIMULATORS_ENABLED="1",
+        SIMULATORS_ENABLED="1",
         SMS_SECRET_KEY="short", WECHATPAY_APIV3_KEY="x")}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     result = run(["manage.py", "check", "--deploy"], env)
@@ -66,18 +67,9 @@ def test_defaults_weak_keys_and_simulators_are_errors():
                  "(portal.E003) BLIND_INDEX_KEY is shorter than 32 bytes",
                  "(portal.E005) SIMULATORS_ENABLED must be off in production",
                  "(portal.E005) simulators are mounted: /admin/simulators/rosterentry/",
-                 "(portal.E006) REGISTRY_BACKEND is 'simulator'",
                  "(portal.E110) SMS_SECRET_KEY is shorter",
                  "(portal.E130) WECHATPAY_APIV3_KEY must be the 32-byte APIv3 key"]:
         assert line in result.stderr, (line, result.stderr)
-
-
-def test_a_short_registry_secret_is_an_error():
-    env = {**os.environ, **production_env(REGISTRY_APP_SECRET="short", REGISTRY_API_URL="http://registry.local/api")}
-    result = run(["manage.py", "check"], env)
-    assert result.returncode != 0
-    assert "(portal.E006) REGISTRY_APP_SECRET is shorter than 32 bytes" in result.stderr
-    assert "(portal.E006) REGISTRY_API_URL must be the registry's https address" in result.stderr
 
 
 def test_good_production_settings_are_clean():

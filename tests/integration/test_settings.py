@@ -63,6 +63,19 @@ def _signing() -> dict[str, str]:
 SIGNING = _signing()
 
 
+def _hsa() -> dict[str, str]:
+    """The medical-insurance platform: an SM2 key pair of the insurer and the platform's public key."""
+    from portal.integrations.hsa import sm
+
+    return {"HSA_SERVICE_URL": "https://fsi.example.gov.cn/fsi/api/rsfComIfsService/callService",
+            "HSA_FIXMEDINS_CODE": "H62060000001", "HSA_FIXMEDINS_NAME": "示例保险公司",
+            "HSA_MDTRTAREA_ADMVS": "620600", "HSA_RECER_SYS_CODE": "HSA_WW",
+            "HSA_PRIVATE_KEY": sm.new_private_key(), "HSA_PLATFORM_PUBLIC_KEY": sm.public_key_of(sm.new_private_key())}
+
+
+HSA = _hsa()
+
+
 def production_env(**extra):
     return {
         "PORTAL_ENV": "production",
@@ -80,10 +93,7 @@ def production_env(**extra):
         "WECHATPAY_PAPAY_PLAN_ID": "12535",
         "ALIPAY_BASE_URL": "https://openapi.alipay.com/gateway.do",
         "ALIPAY_APP_ID": "2021000000000001",
-        "REGISTRY_BACKEND": "http",
-        "REGISTRY_API_URL": "https://registry.example.gov.cn/api",
-        "REGISTRY_APP_KEY": "portal-wuwei",
-        "REGISTRY_APP_SECRET": "registry-app-secret-for-the-test-only-0123456789",
+        **HSA,
         **PAYMENT_KEYS,
         **OTHER_COUNTERPARTS,
         **SIGNING,
