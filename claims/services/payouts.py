@@ -25,14 +25,15 @@ logger = logging.getLogger(__name__)
 
 def payout_batch_create(*, program, user) -> PayoutBatch:
     """Every approved claim of the program with money still to pay (or to recover) and not
-    waiting in another batch. The partial unique index on pending items makes two batches
+    waiting in another batch. Claims settled at a hospital window are cleared with the hospital
+    (``claims.services.clearing``), never paid here. The partial unique index on pending items makes two batches
     created at the same moment unable to take the same claim."""
     with transaction.atomic(), _audit(user, "payout_batch"):
         if not user.has_perm("claims.manage_payout_batch"):
             raise ReviewRefused("forbidden", "您没有管理赔款支付批次的权限")
         claims = list(
             Claim.objects.select_for_update()
-            .filter(policy__version__program=program, state=Claim.APPROVED)
+            .filter(policy__version__program=program, state=Claim.APPROVED, settlement__window=False)
             .exclude(payout=F("paid_amount"))
             .exclude(payout_items__status=PayoutItem.PENDING)
             .order_by("pk")
