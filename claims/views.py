@@ -78,6 +78,9 @@ def _claimable_policies(resident):
 @resident_required
 def my_claims(request):
     claims = selectors.resident_claims(request.resident)
+    at_window = selectors.window_settlements_of(claims)
+    for claim in claims:
+        claim.at_window = at_window.get(claim.pk)
     policies = {claim.policy for claim in claims} | set(_claimable_policies(request.resident))
     years = [(policy, selectors.year_summary(policy)) for policy in sorted(policies, key=lambda p: p.number)]
     return render(request, "claims/my_claims.html", {

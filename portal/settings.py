@@ -230,6 +230,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "sweep-policy-years": {"task": "claims.tasks.sweep_policy_years",
                            "schedule": float(os.environ.get("CLAIMS_SWEEP_SECONDS", "30"))},
     "rematch-settlements": {"task": "claims.tasks.rematch_settlements", "schedule": 24 * 3600.0},
+    "build-clearing-statements": {"task": "claims.tasks.build_clearing_statements",
+                                  "schedule": crontab(hour=0, minute=30)},
 }
 # The claims sweeper (claims.services.policy_years_sweep): settlements younger than the grace are
 # left to their own messages; a longer queue than the backlog defers the sweep; at most LIMIT

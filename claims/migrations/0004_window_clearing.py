@@ -8,6 +8,12 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def grant_roles(apps, schema_editor):
+    from claims import roles
+
+    roles.ensure(apps)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -215,4 +221,5 @@ class Migration(migrations.Migration):
             model_name='windowsettlement',
             constraint=models.UniqueConstraint(fields=('source', 'number'), name='window_settle_once'),
         ),
+        migrations.RunPython(grant_roles, migrations.RunPython.noop),
     ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import pghistory
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -164,7 +165,7 @@ def window_settle(*, source, record) -> dict:
     if stored is not None:
         return _repeat(stored, digest)
     policy = _policy(source, parsed)
-    with transaction.atomic():
+    with transaction.atomic(), pghistory.context(action="window_settle", reason=SETTLE_REASON):
         _lock_year(policy.pk)
         # Whoever held the lock before may have settled this very record: the constraint's row is read.
         stored = WindowSettlement.objects.filter(source=source, number=parsed.settlement_id).first()
@@ -207,7 +208,7 @@ def window_reverse(*, source, settlement_id: str) -> dict:
     if stored is None:
         raise _refuse(404, "settlement_id", "unknown_settlement",
                       f"settlement_id（结算单号）：未找到窗口结算“{settlement_id}”")
-    with transaction.atomic():
+    with transaction.atomic(), pghistory.context(action="window_reverse", reason=REVERSE_REASON):
         year = _lock_year(stored.policy_id)
         stored = WindowSettlement.objects.select_for_update().get(pk=stored.pk)
         if stored.reversed_at is not None:
