@@ -46,6 +46,7 @@ bench: install
 	@$(PY) bench/claims.py
 	@$(PY) bench/imports.py
 	@$(PY) bench/recovery.py
+	@$(PY) bench/window.py
 	@$(PY) bench/load.py
 
 lint: deps
