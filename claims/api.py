@@ -31,7 +31,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from claims import platform_api, services
+from claims import api_hsa, platform_api, services
 from claims.models import SettlementSource
 from portal import crypto
 
@@ -182,4 +182,5 @@ urlpatterns = [
     path("window/settlements", window_settle, name="window_settle"),
     path("window/settlements/<str:settlement_id>/reversal", window_reversal, name="window_reversal"),
     path("window/reconciliation", window_reconciliation, name="window_reconciliation"),
+    path("hsa/window", api_hsa.service, name="window_hsa"),
 ]

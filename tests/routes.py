@@ -189,6 +189,8 @@ ROUTES: dict[str, Route] = {
     "claims_api:window_settle": Route(everyone(UNSIGNED), method="POST"),
     "claims_api:window_reversal": Route(everyone(UNSIGNED), args=lambda w: ["S-NONE"], method="POST"),
     "claims_api:window_reconciliation": Route(everyone(UNSIGNED), method="POST"),
+    # The same calls in the 医疗保障信息平台 envelope: a refusal is a signed answer (HTTP 200, infcode -1)
+    "claims_api:window_hsa": Route(everyone(), method="POST"),
     # Simulators of the outside systems (development and tests only; never routed in production)
     "sms_simulator:outbox": Route(everyone()),
     "sms_simulator:api": Route(everyone(), method="POST"),  # Tencent answers 200 with Response.Error

@@ -43,7 +43,7 @@ def years(draw):
 
 def _policy():
     n = next(COUNTER)
-    id_number = make_id(f"6206021980{n:07d}")
+    id_number = make_id(f"62060219{50 + n // 336:02d}{(n // 28) % 12 + 1:02d}{n % 28 + 1:02d}009")
     return sold_policy("wuwei-2025", f"参保人{n}", id_number, number=f"W{n:06d}-{random.randrange(10**6)}"), id_number
 
 
@@ -110,9 +110,9 @@ def test_in_any_order_window_payouts_plus_adjustments_are_the_engines_year(sourc
     assert sum(fixed.values(), D("0.00")) == window_total
 
 
-def _two_hospitals(id_number):
-    first = settlement_record("H1-A", id_number=id_number, admission="2025-08-01", settled="2025-08-09T10:00:00+08:00")
-    second = settlement_record("H2-B", id_number=id_number, admission="2025-08-02",
+def _two_hospitals(id_number, tag):
+    first = settlement_record(f"H1-A{tag}", id_number=id_number, admission="2025-08-01", settled="2025-08-09T10:00:00+08:00")
+    second = settlement_record(f"H2-B{tag}", id_number=id_number, admission="2025-08-02",
                                settled="2025-08-09T10:00:30+08:00", in_catalog_self_pay=0,
                                out_of_catalog="40000.00")
     second.update(hospital_code="H620600002", hospital_name="武威市中医医院")
@@ -136,9 +136,9 @@ def _at_once(calls):
 @pytest.mark.django_db(transaction=True)
 def test_two_hospitals_settling_one_person_at_once_give_the_serial_result(products):
     source = settlement_source()
-    for _attempt in range(3):
+    for attempt in range(3):
         policy, id_number = _policy()
-        first, second = _two_hospitals(id_number)
+        first, second = _two_hospitals(id_number, attempt)
         answers = _at_once([lambda r=first: window_settle(source=source, record=r),
                             lambda r=second: window_settle(source=source, record=r)])
         payouts = [D(a["payout"]) for a in answers]
