@@ -47,6 +47,7 @@ bench: install
 	@$(PY) bench/imports.py
 	@$(PY) bench/uploads.py
 	@$(PY) bench/recovery.py
+	@$(PY) bench/window.py
 	@$(PY) bench/load.py
 
 lint: deps

@@ -7,6 +7,10 @@ Each sending system signs every request with its own secret:
     X-Nonce:     a random string, accepted once (kept in Redis for 10 minutes)
     X-Signature: hex HMAC-SHA256(secret, "{METHOD}\\n{path}\\n{timestamp}\\n{nonce}\\n{body}")
 
+The window settlement calls (``window/quote``, ``window/settlements``, ``window/settlements/<id>/reversal``)
+are signed the same way; their body is ``{"record": record}`` and a refusal answers its status with
+``{"errors": [{"field", "code", "message"}]}`` (see ``claims.openapi``).
+
 Body: ``{"records": [record, ...]}`` with at most 1,000 records in the shape of
 settlement-record.md. The answer reports every record by its position: ``accepted`` (also for the
 same record sent again), ``conflict`` (same settlement_id, different content: never overwritten) or
@@ -27,7 +31,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from claims import platform_api, services
+from claims import api_hsa, platform_api, services
 from claims.models import SettlementSource
 from portal import crypto
 
@@ -136,6 +140,70 @@ def reversal(request, settlement_id):
     return JsonResponse(receipt.as_json(0), status=status)
 
 
+# --- Settling at the hospital window (claims.services.window) ------------------------------------
+
+
+def _window_body(request) -> dict | JsonResponse:
+    if not request.body:
+        return {}
+    try:
+        payload = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "invalid_json", "请求体不是有效的 JSON")
+    if not isinstance(payload, dict):
+        return _error(400, "invalid_json", "请求体应为 JSON 对象")
+    return payload
+
+
+def _window_call(request, call):
+    """Authenticate, read the body, run ``call(source, payload)``: its answer is 200, a refusal its
+    status with every error's field, code and Chinese message (nothing written)."""
+    from claims.services.window import WindowRefused
+
+    source = _authenticate(request)
+    if isinstance(source, JsonResponse):
+        return source
+    payload = _window_body(request)
+    if isinstance(payload, JsonResponse):
+        return payload
+    try:
+        return JsonResponse(call(source, payload), json_dumps_params={"ensure_ascii": False})
+    except WindowRefused as refused:
+        return JsonResponse(refused.as_json(), status=refused.status, json_dumps_params={"ensure_ascii": False})
+
+
+@csrf_exempt
+@require_POST
+def window_quote(request):
+    from claims.services.window import window_quote as quote
+
+    return _window_call(request, lambda source, payload: quote(source=source, record=payload.get("record")))
+
+
+@csrf_exempt
+@require_POST
+def window_settle(request):
+    from claims.services.window import window_settle as settle
+
+    return _window_call(request, lambda source, payload: settle(source=source, record=payload.get("record")))
+
+
+@csrf_exempt
+@require_POST
+def window_reversal(request, settlement_id):
+    from claims.services.window import window_reverse
+
+    return _window_call(request, lambda source, payload: window_reverse(source=source, settlement_id=settlement_id))
+
+
+@csrf_exempt
+@require_POST
+def window_reconciliation(request):
+    from claims.services.clearing import window_reconcile
+
+    return _window_call(request, lambda source, payload: window_reconcile(source=source, payload=payload))
+
+
 def openapi(request):
     from django.conf import settings
 
@@ -149,4 +217,9 @@ urlpatterns = [
     path("hsa/callService", platform_api.call_service, name="hsa_call_service"),
     path("settlements", settlements, name="settlements"),
     path("settlements/<str:settlement_id>/reversal", reversal, name="settlement_reversal"),
+    path("window/quote", window_quote, name="window_quote"),
+    path("window/settlements", window_settle, name="window_settle"),
+    path("window/settlements/<str:settlement_id>/reversal", window_reversal, name="window_reversal"),
+    path("window/reconciliation", window_reconciliation, name="window_reconciliation"),
+    path("hsa/window", api_hsa.service, name="window_hsa"),
 ]

@@ -80,6 +80,7 @@ class Settlement(models.Model):
     match_status = models.CharField("匹配", max_length=10, choices=MATCH_CHOICES)
     unmatched_reason = models.CharField("未匹配原因", max_length=200, blank=True)
     received_at = models.DateTimeField("接收时间", auto_now_add=True)
+    window = models.BooleanField("医院窗口即时结算", default=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "结算单"
@@ -530,3 +531,156 @@ class SubmissionDocument(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+# --- Settling at the hospital window, clearing with hospitals, reconciling with the platform --------
+
+
+class WindowSettlement(models.Model):
+    """A settlement made at the hospital window (``claims.services.window``): the payout fixed
+    then, the patient's remaining part and the answer given, returned again for the same record.
+    The unique constraint makes a settle happen once, whatever arrives at the same moment."""
+
+    settlement = models.OneToOneField(Settlement, on_delete=models.PROTECT, related_name="window_settlement",
+                                      verbose_name="结算单")
+    source = models.ForeignKey(SettlementSource, on_delete=models.PROTECT, related_name="+", verbose_name="来源")
+    number = models.CharField("结算单号", max_length=64)
+    policy = models.ForeignKey("enrollment.Policy", on_delete=models.PROTECT, related_name="window_settlements",
+                               verbose_name="保单")
+    hospital_code = models.CharField("医院编码", max_length=64)
+    hospital_name = models.CharField("医院", max_length=200)
+    day = models.DateField("结算日")
+    own_part = models.DecimalField("个人负担（本保险赔付前）", **MONEY)
+    payout = models.DecimalField("窗口赔付（固定）", **MONEY)
+    patient_pays = models.DecimalField("个人仍需支付", **MONEY)
+    content_hash = models.CharField("内容摘要", max_length=64)
+    answer = models.JSONField("结算应答")
+    settled_at = models.DateTimeField("窗口结算时间", auto_now_add=True)
+    reversed_at = models.DateTimeField("撤销时间", null=True, blank=True)
+    reversal_day = models.DateField("撤销日", null=True, blank=True)
+    reversal_answer = models.JSONField("撤销应答", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "窗口结算"
+        ordering = ["-settled_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "number"], name="window_settle_once"),
+        ]
+        indexes = [models.Index(fields=["source", "hospital_code", "day"], name="window_by_hospital_day"),
+                   models.Index(fields=["source", "hospital_code", "reversal_day"], name="window_reversal_by_day")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ClearingBatch(models.Model):
+    """Clearing statements the insurer pays the hospitals together."""
+
+    OPEN, PAID = "open", "paid"
+    STATUS_CHOICES = [(OPEN, "待支付"), (PAID, "已支付")]
+
+    number = models.CharField("批次号", max_length=32, unique=True)
+    source = models.ForeignKey(SettlementSource, on_delete=models.PROTECT, related_name="+", verbose_name="结算平台")
+    total = models.DecimalField("合计金额", **MONEY)
+    status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=OPEN)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name="创建人")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    paid_at = models.DateTimeField("支付时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "医院清算支付批次"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ClearingStatement(models.Model):
+    """What the insurer owes one hospital for one day of window settlements: the payouts fixed at
+    the window, less reversals, plus or minus the adjustments the recompute wrote that day."""
+
+    OPEN, PAID = "open", "paid"
+    STATUS_CHOICES = [(OPEN, "待支付"), (PAID, "已支付")]
+
+    source = models.ForeignKey(SettlementSource, on_delete=models.PROTECT, related_name="+", verbose_name="结算平台")
+    hospital_code = models.CharField("医院编码", max_length=64)
+    hospital_name = models.CharField("医院", max_length=200)
+    day = models.DateField("清算日")
+    settlements = models.PositiveIntegerField("窗口结算笔数", default=0)
+    payouts = models.DecimalField("窗口赔付", default=Decimal("0.00"), **MONEY)
+    reversals_count = models.PositiveIntegerField("撤销笔数", default=0)
+    reversals = models.DecimalField("撤销冲回", default=Decimal("0.00"), **MONEY)
+    adjustments = models.DecimalField("调整", default=Decimal("0.00"), **MONEY)
+    total = models.DecimalField("应付医院", default=Decimal("0.00"), **MONEY)
+    status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=OPEN)
+    batch = models.ForeignKey(ClearingBatch, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="statements", verbose_name="支付批次")
+    created_at = models.DateTimeField("生成时间", auto_now_add=True)
+    paid_at = models.DateTimeField("支付时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "医院清算单"
+        ordering = ["-day", "hospital_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "hospital_code", "day"], name="clearing_once_per_hospital_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hospital_name} {self.day:%Y-%m-%d}"
+
+
+class ClearingItem(models.Model):
+    """One claim's money on a statement, by kind."""
+
+    PAYOUT, REVERSAL, ADJUSTMENT = "payout", "reversal", "adjustment"
+    KIND_CHOICES = [(PAYOUT, "窗口赔付"), (REVERSAL, "撤销冲回"), (ADJUSTMENT, "调整")]
+
+    statement = models.ForeignKey(ClearingStatement, on_delete=models.CASCADE, related_name="items",
+                                  verbose_name="清算单")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="clearing_items", verbose_name="理赔")
+    settlement_id = models.CharField("结算单号", max_length=64)
+    kind = models.CharField("类型", max_length=10, choices=KIND_CHOICES)
+    amount = models.DecimalField("金额", **MONEY)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "清算明细"
+        ordering = ["statement", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["statement", "claim", "kind"], name="clearing_item_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.settlement_id} {self.amount}"
+
+
+class Reconciliation(models.Model):
+    """The platform's daily totals and detail for one hospital (对总账 / 对明细账) against the
+    window settlements kept here; the differences are listed for staff."""
+
+    source = models.ForeignKey(SettlementSource, on_delete=models.PROTECT, related_name="+", verbose_name="结算平台")
+    hospital_code = models.CharField("医院编码", max_length=64)
+    day = models.DateField("对账日")
+    platform_count = models.IntegerField("平台笔数")
+    platform_amount = models.DecimalField("平台金额", **MONEY)
+    our_count = models.IntegerField("本系统笔数")
+    our_amount = models.DecimalField("本系统金额", **MONEY)
+    totals_match = models.BooleanField("总账相符")
+    detail_checked = models.BooleanField("已对明细", default=False)
+    differences = models.JSONField("差异", default=list, blank=True)
+    received_at = models.DateTimeField("接收时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "窗口结算对账"
+        ordering = ["-day", "hospital_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "hospital_code", "day"], name="reconciliation_per_hospital_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hospital_code} {self.day:%Y-%m-%d}"
+
+    @property
+    def matched(self) -> bool:
+        return self.totals_match and not self.differences
+

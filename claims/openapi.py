@@ -105,14 +105,119 @@ ANSWER = {
 }
 
 
+FIELD_ERRORS = {"type": "object", "required": ["errors"], "properties": {"errors": {"type": "array", "items": {
+    "type": "object", "required": ["field", "code", "message"], "properties": {
+        "field": {"type": "string", "description": "出错的字段（嵌套字段以点分隔，如 amounts.total）"},
+        "code": {"type": "string", "description": "稳定的机器可读代码"},
+        "message": {"type": "string", "description": "中文说明，写明字段与原因"}}}}}}
+WINDOW_LINE = {"type": "object", "properties": {
+    "responsibility": {"type": "string"}, "name": {"type": "string", "description": "保险责任名称"},
+    "covered": MONEY, "deductible": MONEY, "payout": MONEY,
+    "explanation": {"type": "string", "description": "中文计算说明（免赔额、分段比例、限额）"}}}
+WINDOW_ANSWER = {"type": "object", "required": ["status", "settlement_id", "outcome", "own_part", "payout",
+                                                "patient_pays", "lines", "explanation"], "properties": {
+    "status": {"enum": ["quoted", "settled"], "description": "quoted：预结算（未保存）；settled：已结算，赔付已固定"},
+    "settlement_id": {"type": "string"},
+    "policy_number": {"type": "string"},
+    "outcome": {"enum": ["accepted", "rejected"]},
+    "reason": {"type": ["string", "null"], "description": "不予赔付的原因代码（not_covered、outside_coverage、not_insured、duplicate）"},
+    "own_part": {**MONEY, "description": "本次结算个人负担（总费用减基本医保、大病保险、医疗救助支付）"},
+    "payout": {**MONEY, "description": "本保险本次赔付，由医院窗口直接抵扣"},
+    "patient_pays": {**MONEY, "description": "患者仍需支付 = own_part − payout"},
+    "lines": {"type": "array", "items": WINDOW_LINE},
+    "explanation": {"type": "string"},
+}}
+WINDOW_RECORD_BODY = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["record"], "properties": {"record": RECORD}}}}}
+WINDOW_REFUSALS = {
+    "400": {"description": "请求体不是 JSON 对象或缺少 record", "content": {"application/json": {"schema": ERROR}}},
+    "401": {"description": "密钥未知、签名错误、时间超出5分钟或随机串重复",
+            "content": {"application/json": {"schema": ERROR}}},
+    "422": {"description": "记录校验不通过，或未找到有效保单（字段 id_number / admission_date）；不写入任何数据",
+            "content": {"application/json": {"schema": FIELD_ERRORS}}},
+}
+
+
+def _window_paths() -> dict:
+    return {
+        "/window/quote": {"post": {
+            "summary": "预结算：按当前年度累计计算本次赔付（逐项说明）与患者仍需支付，不保存",
+            "parameters": SIGNED, "requestBody": WINDOW_RECORD_BODY,
+            "responses": {"200": {"description": "预结算结果", "content": {"application/json": {
+                "schema": WINDOW_ANSWER}}}, **WINDOW_REFUSALS},
+        }},
+        "/window/settlements": {"post": {
+            "summary": "窗口结算：保存结算单并在保单年度锁内固定本次赔付",
+            "description": "以 settlement_id 幂等：同一记录再次发送返回相同结果；同一单号内容不同返回 409。"
+                           "已固定的赔付不会被改写；之后到达的、结算时间更早的结算单造成的差额记为调整，与医院清算。",
+            "parameters": SIGNED, "requestBody": WINDOW_RECORD_BODY,
+            "responses": {
+                "200": {"description": "已结算（重复发送返回相同结果）",
+                        "content": {"application/json": {"schema": WINDOW_ANSWER}}},
+                **WINDOW_REFUSALS,
+                "409": {"description": "conflict：同一单号内容不同；reversed：该单已撤销；already_received：该单号已由结算数据接口接收",
+                        "content": {"application/json": {"schema": FIELD_ERRORS}}},
+            },
+        }},
+        "/window/settlements/{settlement_id}/reversal": {"post": {
+            "summary": "撤销窗口结算：冲回赔付，重算保单年度，其他结算单的差额记为调整",
+            "parameters": [{"name": "settlement_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           *SIGNED],
+            "responses": {
+                "200": {"description": "已撤销（重复撤销返回相同结果）", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {
+                        "status": {"const": "reversed"}, "settlement_id": {"type": "string"},
+                        "payout_reversed": MONEY, "explanation": {"type": "string"},
+                        "adjustments": {"type": "array", "items": {"type": "object", "properties": {
+                            "settlement_id": {"type": "string"}, "at_window": {"type": "boolean"},
+                            "amount": {"type": "string", "description": "调整金额（元，可为负）"}}}}}}}}},
+                "401": WINDOW_REFUSALS["401"],
+                "404": {"description": "unknown_settlement：未找到该窗口结算",
+                        "content": {"application/json": {"schema": FIELD_ERRORS}}},
+            },
+        }},
+        "/window/reconciliation": {"post": {
+            "summary": "对账：平台某医院某日窗口结算的总账（笔数、金额）与明细，与本系统核对",
+            "description": "结算计正数、撤销计负数（撤销日）。再次发送同一医院同一日的对账替换上一次的结果；差异列于管理后台“窗口结算对账”。",
+            "parameters": SIGNED,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["hospital_code", "day", "totals"], "properties": {
+                    "hospital_code": {"type": "string"}, "day": {"type": "string", "format": "date"},
+                    "totals": {"type": "object", "required": ["count", "amount"], "properties": {
+                        "count": {"type": "integer", "minimum": 0},
+                        "amount": {"type": "string", "description": "元，可为负，最多两位小数"}}},
+                    "detail": {"type": "array", "description": "可省略（只对总账）", "items": {
+                        "type": "object", "required": ["settlement_id", "type", "amount"], "properties": {
+                            "settlement_id": {"type": "string"}, "type": {"enum": ["settle", "reverse"]},
+                            "amount": {"type": "string"}}}}}}}}},
+            "responses": {
+                "200": {"description": "核对结果", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {
+                        "totals": {"type": "object"}, "detail_checked": {"type": "boolean"},
+                        "matched": {"type": "boolean"},
+                        "differences": {"type": "array", "items": {"type": "object", "properties": {
+                            "settlement_id": {"type": "string"}, "type": {"enum": ["settle", "reverse"]},
+                            "difference": {"enum": ["missing_here", "missing_on_platform", "amount_differs"]},
+                            "platform": {"type": ["string", "null"]}, "ours": {"type": ["string", "null"]},
+                            "message": {"type": "string"}}}}}}}}},
+                "400": WINDOW_REFUSALS["400"], "401": WINDOW_REFUSALS["401"],
+                "422": {"description": "字段错误（如 day 未结束、金额格式）", "content": {"application/json": {
+                    "schema": FIELD_ERRORS}}},
+            },
+        }},
+    }
+
+
 def document(base_url: str) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "惠民保一站式结算数据接入接口", "version": "1.0.0",
                  "description": "医保“一站式”结算系统推送结算单。每个接入系统有独立密钥；每个请求签名。"
-                                "以 settlement_id 幂等：同一记录重复发送返回相同结果，同一单号内容不同为冲突，绝不覆盖。"},
+                                "以 settlement_id 幂等：同一记录重复发送返回相同结果，同一单号内容不同为冲突，绝不覆盖。"
+                                "/window/* 为出院结算时的医院窗口即时结算（预结算、结算、撤销），签名方式相同。"},
         "servers": [{"url": f"{base_url}/api/v1"}],
         "paths": {
+            **_window_paths(),
             "/settlements": {"post": {
                 "summary": "推送一批结算单（最多1000条）",
                 "parameters": SIGNED,

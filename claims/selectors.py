@@ -220,3 +220,45 @@ def policy_years_behind(*, settled_before, limit: int) -> list[int]:
             [settled_before, limit],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+# --- Clearing with hospitals (claims.services.clearing) ------------------------------------------
+
+# The export's columns carry the platform's field names (医疗保障信息平台 清算明细), then ours.
+CLEARING_COLUMNS = ["clr_date", "fixmedins_code", "fixmedins_name", "setl_id", "psn_name", "certno", "clr_type",
+                    "clr_type_name", "amount", "policy_no", "clr_batch_no"]
+CLEARING_TYPES = {"payout": "1", "reversal": "2", "adjustment": "3"}
+
+
+def clearing_rows(statements) -> list[list]:
+    """One row per statement item, in the order of the statements given (masked ID numbers)."""
+    from claims.models import ClearingItem
+
+    rows = []
+    items = (ClearingItem.objects.filter(statement__in=statements)
+             .select_related("statement__batch", "claim__settlement", "claim__policy__person")
+             .order_by("statement__day", "statement__hospital_code", "pk"))
+    for item in items:
+        statement, settlement = item.statement, item.claim.settlement
+        rows.append([
+            f"{statement.day:%Y-%m-%d}", statement.hospital_code, statement.hospital_name, item.settlement_id,
+            item.claim.policy.person.name, settlement.id_masked, CLEARING_TYPES[item.kind], item.get_kind_display(),
+            item.amount, item.claim.policy.number, statement.batch.number if statement.batch else "",
+        ])
+    return rows
+
+
+def clearing_csv(statements) -> bytes:
+    return tabular.to_csv(CLEARING_COLUMNS, clearing_rows(statements))
+
+
+def clearing_xlsx(statements) -> bytes:
+    return tabular.to_xlsx(CLEARING_COLUMNS, clearing_rows(statements), title="医院清算明细")
+
+
+def window_settlements_of(claims) -> dict[int, object]:
+    """The window settlement of each claim settled at a hospital window, by claim id (我的理赔)."""
+    from claims.models import WindowSettlement
+
+    ids = {c.settlement_id: c.pk for c in claims if c.settlement.window}
+    return {ids[w.settlement_id]: w for w in WindowSettlement.objects.filter(settlement_id__in=ids)}

@@ -37,3 +37,15 @@ def rematch_settlements(policy_ids: list[int] | None = None) -> int:
     they become active, or for all (daily)."""
     with pghistory.context(action="rematch", reason="保单生效后匹配此前收到的结算单"):
         return services.settlements_rematch(policy_ids=policy_ids)
+
+
+@shared_task(acks_late=True)
+def build_clearing_statements() -> int:
+    """Beat, daily after midnight: yesterday's clearing statement of every hospital (idempotent)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from claims.services.clearing import clearing_statements_build
+
+    return len(clearing_statements_build(day=timezone.localdate() - timedelta(days=1)))

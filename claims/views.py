@@ -86,6 +86,9 @@ def _claimable_policies(resident):
 @resident_required
 def my_claims(request):
     claims = selectors.resident_claims(request.resident)
+    at_window = selectors.window_settlements_of(claims)
+    for claim in claims:
+        claim.at_window = at_window.get(claim.pk)
     policies = {claim.policy for claim in claims} | set(_claimable_policies(request.resident))
     years = [(policy, selectors.year_summary(policy)) for policy in sorted(policies, key=lambda p: p.number)]
     payees = payee_services.current_payees({claim.policy.person_id for claim in claims})

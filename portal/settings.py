@@ -228,6 +228,8 @@ CELERY_BEAT_SCHEDULE: dict = {
                            "schedule": float(os.environ.get("CLAIMS_SWEEP_SECONDS", "30"))},
     "rematch-settlements": {"task": "claims.tasks.rematch_settlements", "schedule": 24 * 3600.0},
     "purge-list-files": {"task": "enrollment.tasks.purge_list_files", "schedule": crontab(hour=3, minute=40)},
+    "build-clearing-statements": {"task": "claims.tasks.build_clearing_statements",
+                                  "schedule": crontab(hour=0, minute=30)},
 }
 # The claims sweeper (claims.services.policy_years_sweep): settlements younger than the grace are
 # left to their own messages; a longer queue than the backlog defers the sweep; at most LIMIT

@@ -192,6 +192,12 @@ ROUTES: dict[str, Route] = {
     "claims_api:settlements": Route(everyone(UNSIGNED), method="POST"),
     "claims_api:hsa_call_service": Route(everyone(), method="POST"),  # the platform's way: infcode -1, HTTP 200
     "claims_api:settlement_reversal": Route(everyone(UNSIGNED), args=lambda w: ["S-NONE"], method="POST"),
+    "claims_api:window_quote": Route(everyone(UNSIGNED), method="POST"),
+    "claims_api:window_settle": Route(everyone(UNSIGNED), method="POST"),
+    "claims_api:window_reversal": Route(everyone(UNSIGNED), args=lambda w: ["S-NONE"], method="POST"),
+    "claims_api:window_reconciliation": Route(everyone(UNSIGNED), method="POST"),
+    # The same calls in the 医疗保障信息平台 envelope: a refusal is a signed answer (HTTP 200, infcode -1)
+    "claims_api:window_hsa": Route(everyone(), method="POST"),
     # Simulators of the outside systems (development and tests only; never routed in production)
     "sms_simulator:outbox": Route(everyone()),
     "sms_simulator:api": Route(everyone(), method="POST"),  # Tencent answers 200 with Response.Error

@@ -6,4 +6,4 @@ Roles (groups made by migration 0003): 理赔审核员 (reviewer: correct, appro
 directly: each action is a service with a reason, recorded in the audit trail.
 """
 
-from claims.admin import claims, payouts, settlements, submissions  # noqa: F401
+from claims.admin import claims, payouts, settlements, submissions, window  # noqa: F401

@@ -33,7 +33,7 @@ def has_payee():
 def payable_claims(program):
     """Approved claims of the program with money still to pay (or to recover), not waiting in another
     batch, and, when there is money to pay, whose insured person has a verified payee."""
-    return (Claim.objects.filter(policy__version__program=program, state=Claim.APPROVED)
+    return (Claim.objects.filter(policy__version__program=program, state=Claim.APPROVED, settlement__window=False)
             .exclude(payout=F("paid_amount"))
             .exclude(payout_items__status=PayoutItem.PENDING))
 
@@ -46,8 +46,10 @@ def awaiting_payee(program):
 def payout_batch_create(*, program, user) -> PayoutBatch:
     """Every approved claim of the program with money still to pay (or to recover) and not
     waiting in another batch; a payment carries the insured person's verified payee, and a claim
-    whose person has none waits (``awaiting_payee``) until one is verified. The partial unique index
-    on pending items makes two batches created at the same moment unable to take the same claim."""
+    whose person has none waits (``awaiting_payee``) until one is verified. Claims settled at a
+    hospital window are cleared with the hospital (``claims.services.clearing``), never paid here.
+    The partial unique index on pending items makes two batches created at the same moment unable
+    to take the same claim."""
     with transaction.atomic(), _audit(user, "payout_batch"):
         if not user.has_perm("claims.manage_payout_batch"):
             raise ReviewRefused("forbidden", "您没有管理赔款支付批次的权限")

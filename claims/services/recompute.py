@@ -74,7 +74,16 @@ def _withdrawn(claim: Claim, settlement: Settlement) -> str:
     return "本次重算不再赔付，赔付冲回"
 
 
+def engine_input(settlement: Settlement):
+    """A stored settlement as the rule engine reads it (the reviewer's pre-existing correction applied)."""
+    return replace(parse_settlement(settlement.received), pre_existing=settlement.effective_pre_existing)
+
+
 def _review_flags(claim: Claim) -> list[str]:
+    if claim.settlement.window:
+        # Settled at the hospital window: the money was handed over there, by the rules alone;
+        # any later difference is an adjustment cleared with the hospital (claims.services.window).
+        return []
     flags = []
     if claim.payout > settings.CLAIM_AUTO_APPROVE_LIMIT:
         flags.append("above_auto_limit")
@@ -111,7 +120,7 @@ def _approved(claim: Claim, notices: list) -> None:
     if claim.paid_amount and claim.payable == 0:
         claim.mark_paid()
         return
-    if claim.payable > 0:
+    if claim.payable > 0 and not claim.settlement.window:
         notices.append((claim.policy, f"{claim.payable:.2f}"))
 
 
@@ -237,7 +246,7 @@ def policy_years_recompute(*, policy_ids, reason: str = "") -> int:
         years = list(PolicyYear.objects.select_for_update().filter(policy_id__in=ids).order_by("policy_id"))
         by_policy: dict[int, list[Settlement]] = defaultdict(list)
         for settlement in Settlement.objects.filter(policy_id__in=ids).order_by("policy_id", "settled_at",
-                                                                                 "settlement_id"):
+                                                                                 "settlement_id", "pk"):
             by_policy[settlement.policy_id].append(settlement)
         sources = SettlementSource.objects.in_bulk({s.source_id for group in by_policy.values() for s in group})
         for group in by_policy.values():
@@ -282,7 +291,7 @@ def _recompute(year, policy, settlements, claims, recorded, reason, fresh, lines
     fresh += new_claims.values()
     # A reversed settlement, or one a reviewer rejected, no longer uses the year's deductible or limits.
     live = [s for s in settlements if s.reversed_at is None and not claims[s.pk].rejected_by_id]
-    inputs = [replace(parse_settlement(s.received), pre_existing=s.effective_pre_existing) for s in live]
+    inputs = [engine_input(s) for s in live]
     result = adjudicate_year(_config(policy.plan), _facts(policy), inputs)
     by_id = {r.settlement_id: r for r in result.results}
     live_pks = {s.pk for s in live}
