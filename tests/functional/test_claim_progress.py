@@ -13,6 +13,7 @@ from claims import services
 from claims.models import Claim, ClaimDocument, ClaimStage
 from portal.integrations.sms import template_id
 from portal.integrations.sms.simulator.models import SmsMessage
+from tests.documents import PDF
 from tests.factories import (
     MOTHER_ID,
     SELF_ID,
@@ -27,7 +28,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 LARGE = {"in_catalog_self_pay": "60000.00"}  # pays 17,200.00: above the automatic limit, held for review
 
 

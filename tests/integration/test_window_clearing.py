@@ -156,5 +156,5 @@ def test_the_resident_sees_what_was_settled_at_the_hospital(client, resident, so
     window_settle(source=source, record=s1())
     client.force_login(resident.user)
     html = client.get("/claims/").content.decode()
-    assert "已在医院直接结算 5400.00 元" in html and "个人实付 25600.00 元" in html
+    assert "已在医院直接结算 5,400.00 元" in html and "个人实付 25,600.00 元" in html
     assert "扣除免赔额12,000.00元" in html
