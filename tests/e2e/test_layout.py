@@ -112,6 +112,12 @@ def _session(user) -> str:
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if user.is_staff:  # past the second factor, as after its page (tests.factories.login_as)
+        from django_otp import DEVICE_ID_SESSION_KEY
+
+        from tests.factories import totp_device
+
+        session[DEVICE_ID_SESSION_KEY] = totp_device(user).persistent_id
     session.save()
     return session.session_key
 

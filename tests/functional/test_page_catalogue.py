@@ -9,13 +9,14 @@ from django.test import Client
 from django.urls import reverse
 
 from tests import pages, routes
+from tests.factories import login_as
 from tests.functional.test_permission_matrix import world  # noqa: F401 - the module's seeded world
 
 
 def _answer(world, name, route, actor):  # noqa: F811
     client = Client()
     if actor != routes.ANONYMOUS:
-        client.force_login(world.users[actor])
+        login_as(client, world.users[actor])  # staff past the second factor, as after its page
     url = reverse(name, args=route.args(world) if route.args else None)
     return client.get(url, route.query, follow=True)
 
