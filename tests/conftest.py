@@ -123,3 +123,20 @@ def wait_for(condition, timeout=60.0, what="the worker"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's ``admin_client``, past the staff second factor (as after its page)."""
+    from tests.factories import login_as
+
+    login_as(client, admin_user)
+    return client
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Browser tests last: Playwright's sync API keeps an event loop in the test thread for the
+    rest of the session (the session-scoped browser), where ``asyncio.run`` (pyHanko's signing,
+    the health checks) cannot run. A stable sort keeps pytest-django's order within each group."""
+    items.sort(key=lambda item: "tests/e2e/" in str(item.fspath))

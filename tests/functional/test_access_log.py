@@ -27,7 +27,7 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+from tests.documents import PDF  # noqa: E402 - a real PDF (documents are checked by content)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,6 +77,17 @@ def _hsa() -> dict[str, str]:
 HSA = _hsa()
 
 
+def _database_url() -> str:
+    """The suite's database as a URL (the embedded server's socket when DATABASE_URL is unset)."""
+    from urllib.parse import quote
+
+    db = settings.DATABASES["default"]
+    host = db.get("HOST") or ""
+    if host.startswith("/"):
+        return f"postgresql://{db.get('USER') or 'postgres'}@{quote(host, safe='')}/{db['NAME']}"
+    return f"postgresql://{db.get('USER') or 'postgres'}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
 def production_env(**extra):
     return {
         "PORTAL_ENV": "production",
@@ -84,6 +96,9 @@ def production_env(**extra):
         "BLIND_INDEX_KEY": "blind-index-key-for-the-test-only",
         "ALLOWED_HOSTS": "hmb.example.gov.cn",
         "PUBLIC_BASE_URL": "https://hmb.example.gov.cn",
+        # Production names its servers; the suite's own (embedded ones in a clean clone) are used.
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or _database_url(),
+        "REDIS_URL": os.environ.get("REDIS_URL") or settings.REDIS_URL.split("?")[0],
         "WECHATPAY_BASE_URL": "https://api.mch.weixin.qq.com",
         "WECHATPAY_MCHID": "1900009191",
         "WECHATPAY_APPID": "wxd678efh567hg6787",
