@@ -62,7 +62,7 @@ class Settlement(models.Model):
     record = models.JSONField("原始记录（不含身份证号）")
     id_cipher = models.TextField("身份证号（密文）", blank=True, default="", editable=False)
     content_hash = models.CharField("内容摘要", max_length=64)
-    id_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    id_hash = models.CharField("身份证号检索码", max_length=64, db_index=True, editable=False)
     id_masked = models.CharField("身份证号", max_length=18, db_index=True)
     name = models.CharField("姓名", max_length=50)
     hospital_code = models.CharField("医院编码", max_length=64, db_index=True)

@@ -12,10 +12,24 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
         from django.contrib import admin
+        from django.contrib.auth.models import User
+
+        from portal.admin import user_str
+
+        User.__str__ = user_str  # residents' accounts masked wherever a user is named
 
         # The production checks (portal/checks.py): registered here, run by every management
         # command, by ``check --deploy``, and before the WSGI application and Celery serve.
         from portal import checks  # noqa: F401
+
+        # Second-factor devices are managed on the staff devices page and by
+        # ``manage.py staff_devices_reset``, never edited as raw rows in the admin.
+        from django_otp.plugins.otp_static.models import StaticDevice
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        for model in (StaticDevice, TOTPDevice):
+            if admin.site.is_registered(model):
+                admin.site.unregister(model)
 
         # The simulators' tables stay installed (their migrations), but their admin pages are
         # mounted only with the simulators (never in production).

@@ -85,7 +85,7 @@ INSTALLED_APPS = [
     "template_partials",
     "pgtrigger",
     "pghistory",
-    "axes",
+    "portal.thirdparty.AxesConfig",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -305,6 +305,8 @@ if PRODUCTION:
 # --- Locale -------------------------------------------------------------------------------------
 
 LANGUAGE_CODE = "zh-hans"
+# Chinese for third-party apps that ship none (django-axes): locale/zh_Hans/LC_MESSAGES/django.po
+LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = os.environ.get("PORTAL_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
@@ -365,7 +367,20 @@ CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
 SIMULATORS_ENABLED = env_bool("SIMULATORS_ENABLED", not PRODUCTION)
 if SIMULATORS_ENABLED:  # the Tencent SDK signs a Host with the simulator's path in it
     MIDDLEWARE.insert(0, "portal.integrations.sms.simulator.middleware.endpoint_host")
-PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+def _served_address() -> str:
+    """``http://`` + the address ``make run`` serves (``PORTAL_ADDRESS``, as runserver takes it:
+    ``port``, ``host:port`` or ``[v6]:port``); a wildcard host is reached on the loopback."""
+    address = os.environ.get("PORTAL_ADDRESS", "").strip() or "127.0.0.1:8000"
+    if address.isdigit():
+        address = f"127.0.0.1:{address}"
+    host, _, port = address.rpartition(":")
+    host = {"0.0.0.0": "127.0.0.1", "0": "127.0.0.1", "[::]": "[::1]", "": "127.0.0.1"}.get(host, host)
+    return f"http://{host}:{port}"
+
+
+# The site's public address (payment notifications and return pages): by default the address
+# ``make run`` serves, so a portal on another port still receives its notifications.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or _served_address()
 # Where the adapters find the simulators of the outside systems (development and tests only):
 # each adapter's own base URL setting defaults to a path under it; the test suite points it at a
 # loopback server (tests/loopback.py).

@@ -125,7 +125,7 @@ class ReplyForm(forms.Form):
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     list_display = ["number", "kind", "subject", "status", "assignee", "created_at", "respond_by", "clock"]
-    list_filter = [OverdueFilter, "status", "kind", "assignee"]
+    list_filter = [OverdueFilter, "status", "kind", ("assignee", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["number", "subject", "resident__phone", "organization__name"]
     fields = ["number", "resident", "organization", "kind", "subject", "policy", "claim", "status", "assignee",
               "created_at", "respond_by", "first_response_at", "resolved_at", "reply_link"]
@@ -139,6 +139,11 @@ class TicketAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assignee":  # staff only: residents' accounts are never assignees
+            kwargs["queryset"] = db_field.related_model.objects.filter(is_staff=True, is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="时限")
     def clock(self, obj):
@@ -211,11 +216,16 @@ class VisitForm(forms.ModelForm):
 @admin.register(FollowUpVisit)
 class FollowUpVisitAdmin(admin.ModelAdmin):
     form = VisitForm
-    list_display = ["person", "purpose", "program", "phone", "outcome", "satisfaction", "drawn_at", "called_by"]
+    list_display = ["person", "purpose", "program", "phone_masked", "outcome", "satisfaction", "drawn_at", "called_by"]
     list_filter = ["outcome", "purpose", "program"]
     search_fields = ["person__name", "person__id_masked", "phone"]
     readonly_fields = ["person", "purpose", "program", "phone", "drawn_at", "called_by", "called_at"]
     fields = [*readonly_fields, "outcome", "satisfaction", "notes"]
+
+    @admin.display(description="联系电话")
+    def phone_masked(self, obj):
+        """The list masks the number; the visit's own page shows it to the caller who dials it."""
+        return f"{obj.phone[:3]}****{obj.phone[-4:]}" if len(obj.phone) >= 7 else obj.phone or "—"
 
     def has_add_permission(self, request):
         return False

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from portal.storage import private_storage
 
@@ -102,7 +103,7 @@ class TicketMessage(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.ticket.number} {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.ticket.number} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
 
 class FollowUpVisit(models.Model):

@@ -45,7 +45,13 @@ class PersonAdmin(admin.ModelAdmin):
 @admin.register(Resident)
 class ResidentAdmin(ViewOnlyAdmin):
     list_display = ["__str__", "person", "bound_at", "created_at"]
-    search_fields = ["phone", "person__name", "person__id_masked"]
+    search_fields = ["phone", "person__name", "person__id_masked"]  # by the full number, shown masked
+    fields = ["phone_masked", "user", "person", "bound_at", "created_at", "closed_at"]
+    readonly_fields = fields
+
+    @admin.display(description="手机号")
+    def phone_masked(self, obj):
+        return str(obj)
 
 
 @admin.register(ConsentText)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pghistory
 from django.db import models
+from django.utils import timezone
 
 from enrollment.models.persons import Person
 
@@ -16,7 +17,8 @@ class Resident(models.Model):
     """A signed-in account (mobile number), bound by real name to a Person once the verification
     service confirmed it. Every change of the bound person is recorded with who and why."""
 
-    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="resident")
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="resident",
+                                verbose_name="登录账号")
     phone = models.CharField("手机号", max_length=11, unique=True, null=True, blank=True,
                              help_text="注销的账户不再保留手机号。")
     person = models.OneToOneField(
@@ -77,7 +79,7 @@ class SmsCode(models.Model):
         indexes = [models.Index(fields=["phone", "-created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.phone[:3]}****{self.phone[-4:]} {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.phone[:3]}****{self.phone[-4:]} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
 
 class ConsentText(models.Model):
@@ -119,7 +121,7 @@ class Consent(models.Model):
         "Policy", on_delete=models.CASCADE, null=True, blank=True, related_name="consents", verbose_name="保单"
     )
     given_at = models.DateTimeField("同意时间", auto_now_add=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField("IP地址", null=True, blank=True)
     withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)
     withdrawn_by = models.ForeignKey(Resident, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                      verbose_name="撤回账户")

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from enrollment.models.base import MONEY
 from enrollment.models.orders import Order
@@ -54,7 +55,7 @@ class CashierShift(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.service_point} {self.staff} {self.opened_at:%Y-%m-%d %H:%M}"
+        return f"{self.service_point} {self.staff} {timezone.localtime(self.opened_at):%Y-%m-%d %H:%M}"
 
     @property
     def is_open(self) -> bool:

@@ -63,7 +63,7 @@ class IdentityAppeal(models.Model):
     id_hash = models.CharField("身份证号检索码", max_length=64, db_index=True, editable=False)
     id_masked = models.CharField("身份证号", max_length=18, editable=False)
     photo = models.FileField("身份证照片（加密存储）", upload_to="appeals/%Y/%m/", storage=private_storage)
-    photo_type = models.CharField(max_length=20)
+    photo_type = models.CharField("照片类型", max_length=20)
     explanation = models.CharField("情况说明", max_length=500, blank=True)
     status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=PENDING)
     decided_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+",

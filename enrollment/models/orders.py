@@ -5,6 +5,7 @@ from __future__ import annotations
 import pghistory
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django_fsm import FSMField, transition
 
 from enrollment.models.accounts import Consent, Relation, Resident
@@ -243,20 +244,21 @@ class Refund(models.Model):
 class PaymentNotification(models.Model):
     """Every notification the provider sent us, verified or not (forged ones are kept as evidence)."""
 
-    provider = models.CharField(max_length=20)
-    received_at = models.DateTimeField(auto_now_add=True)
-    headers = models.JSONField(default=dict)
-    body = models.TextField()
-    accepted = models.BooleanField(default=False)
-    outcome = models.CharField(max_length=40)  # applied / replay / bad_signature / amount_mismatch / ...
-    payment = models.ForeignKey(Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications")
+    provider = models.CharField("支付渠道", max_length=20)
+    received_at = models.DateTimeField("接收时间", auto_now_add=True)
+    headers = models.JSONField("请求头", default=dict)
+    body = models.TextField("报文")
+    accepted = models.BooleanField("已验签受理", default=False)
+    outcome = models.CharField("处理结果", max_length=40)  # applied / replay / bad_signature / amount_mismatch / ...
+    payment = models.ForeignKey(Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications",
+                                verbose_name="支付记录")
 
     class Meta:
         verbose_name = verbose_name_plural = "支付通知"
         ordering = ["-received_at"]
 
     def __str__(self) -> str:
-        return f"{self.provider} {self.received_at:%Y-%m-%d %H:%M:%S} {self.outcome}"
+        return f"{self.provider} {timezone.localtime(self.received_at):%Y-%m-%d %H:%M:%S} {self.outcome}"
 
 
 class RenewalAuthorization(models.Model):

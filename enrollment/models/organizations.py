@@ -117,7 +117,7 @@ class OrganizationInvitation(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations",
                                      verbose_name="单位")
-    phone_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    phone_hash = models.CharField("手机号检索码", max_length=64, db_index=True, editable=False)
     phone_masked = models.CharField("手机号", max_length=11, editable=False)
     role = models.CharField("角色", max_length=10, choices=OrganizationMember.ROLE_CHOICES)
     invited_by = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+", verbose_name="邀请人")

@@ -29,7 +29,7 @@ class RosterEntry(models.Model):
     EMPLOYEE, RESIDENT = "employee", "resident"
     CATEGORY_CHOICES = [(EMPLOYEE, "职工医保"), (RESIDENT, "城乡居民医保")]
 
-    id_hash = models.CharField(max_length=64, unique=True, editable=False)
+    id_hash = models.CharField("身份证号检索码", max_length=64, unique=True, editable=False)
     id_masked = models.CharField("身份证号", max_length=18, db_index=True, editable=False)
     name = models.CharField("姓名", max_length=50)
     status = models.CharField("参保状态", max_length=12, choices=RegistryStatus.choices)

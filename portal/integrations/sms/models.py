@@ -12,7 +12,7 @@ class SmsDispatch(models.Model):
 
     template = models.CharField("消息", max_length=40)
     template_id = models.CharField("模板ID", max_length=20)
-    phone_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    phone_hash = models.CharField("手机号检索码", max_length=64, db_index=True, editable=False)
     phone_masked = models.CharField("手机号", max_length=11)
     serial_no = models.CharField("发送流水号", max_length=64, unique=True, null=True, blank=True)
     status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=SENT)

@@ -13,9 +13,9 @@ class CarrierLine(models.Model):
 
     ISP_CHOICES = [("移动", "中国移动"), ("联通", "中国联通"), ("电信", "中国电信")]
 
-    phone_hash = models.CharField(max_length=64, unique=True, editable=False)
+    phone_hash = models.CharField("手机号检索码", max_length=64, unique=True, editable=False)
     phone_masked = models.CharField("手机号", max_length=11, editable=False)
-    id_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    id_hash = models.CharField("身份证号检索码", max_length=64, db_index=True, editable=False)
     id_masked = models.CharField("机主身份证号", max_length=18, editable=False)
     name = models.CharField("机主姓名", max_length=50)
     isp = models.CharField("运营商", max_length=4, choices=ISP_CHOICES, default="移动")
@@ -37,7 +37,7 @@ class Outage(models.Model):
 
     action = models.CharField("接口", max_length=40, blank=True, choices=ACTION_CHOICES)
     note = models.CharField("说明", max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "核验服务故障（模拟）"

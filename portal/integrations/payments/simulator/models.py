@@ -27,7 +27,7 @@ class SimTrade(models.Model):
     notify_url = models.CharField("通知地址", max_length=500)
     return_url = models.CharField("返回地址", max_length=500, blank=True)
     quit_url = models.CharField("中途退出地址", max_length=500, blank=True)
-    payer_hash = models.CharField(max_length=64, blank=True)  # personal account owner (blind index), interim
+    payer_hash = models.CharField("付款人检索码", max_length=64, blank=True)  # personal account owner (blind index), interim
     contract_id = models.CharField("代扣协议号", max_length=64, blank=True)
     state = models.CharField("状态", max_length=12, choices=STATE_CHOICES, default=NOTPAY)
     state_desc = models.CharField("状态描述", max_length=64, blank=True)

@@ -13,7 +13,7 @@ class SmsMessageQuerySet(models.QuerySet):
 
 
 class SmsMessage(models.Model):
-    phone_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    phone_hash = models.CharField("手机号检索码", max_length=64, db_index=True, editable=False)
     phone_masked = models.CharField("手机号", max_length=11)
     sdk_app_id = models.CharField("应用ID", max_length=20)
     sign_name = models.CharField("签名", max_length=20)
@@ -21,7 +21,7 @@ class SmsMessage(models.Model):
     params = models.JSONField("模板参数", default=list)
     body = models.TextField("内容")
     serial_no = models.CharField("发送流水号", max_length=64, unique=True)
-    session_context = models.CharField(max_length=512, blank=True)
+    session_context = models.CharField("会话上下文", max_length=512, blank=True)
     sent_at = models.DateTimeField("发送时间", auto_now_add=True)
     report_status = models.CharField("回执状态", max_length=10)  # SUCCESS / FAIL
     report_description = models.CharField("回执说明", max_length=100)
