@@ -20,12 +20,12 @@ class PortalConfig(AppConfig):
 
         # The production checks (portal/checks.py): registered here, run by every management
         # command, by ``check --deploy``, and before the WSGI application and Celery serve.
-        from portal import checks  # noqa: F401
-
         # Second-factor devices are managed on the staff devices page and by
         # ``manage.py staff_devices_reset``, never edited as raw rows in the admin.
         from django_otp.plugins.otp_static.models import StaticDevice
         from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from portal import checks  # noqa: F401
 
         for model in (StaticDevice, TOTPDevice):
             if admin.site.is_registered(model):
