@@ -179,7 +179,7 @@ def _looks_numeric(value: str) -> bool:
     return "E+" in text or "E1" in text or (text.endswith(".0") and text[:-2].isdigit())
 
 
-def _check_row(row: dict, plan: Plan) -> RowCheck:
+def _check_row(row: dict, plan: Plan, priced_on) -> RowCheck:
     """Every local check of one row, all of them (a row tells all its errors at once)."""
     check = RowCheck(name=row.get(NAME, "").strip(), raw_id=row.get(ID_NUMBER, "").strip(),
                      phone=row.get(PHONE, "").strip())
@@ -200,8 +200,7 @@ def _check_row(row: dict, plan: Plan) -> RowCheck:
         check.refuse("phone_invalid", "手机号应为11位数字，可留空。")
     if parsed is not None:
         check.number = parsed.number
-        late = midyear.late_terms(plan.version, timezone.localdate())  # a mid-year joiner: his own cover start
-        check.age = parsed.age_on(late.cover_start if late else plan.version.coverage_start)
+        check.age = parsed.age_on(priced_on)
         check.price = plan.price_for_age(check.age)
         if check.price is None:
             check.refuse("no_price", "该年龄暂无对应保费。")
@@ -308,8 +307,9 @@ def list_validate(*, list_id: int) -> str:
     BeneficiaryRow.objects.filter(list=beneficiaries).delete()
     BeneficiaryList.objects.filter(pk=list_id).update(processed_rows=0, total_rows=len(rows), failure="")
     seen: dict[str, int] = {}
+    priced_on = midyear.pricing_day(version, timezone.localdate())  # once for the whole list
     for start in range(0, len(rows), BATCH):
-        checks = [_check_row(row, plan) for row in rows[start:start + BATCH]]
+        checks = [_check_row(row, plan, priced_on) for row in rows[start:start + BATCH]]
         try:
             hashed = _finish(checks, version, seen, first_row=start + 2, campaign=beneficiaries.campaign)
         except registry.RegistryUnavailable:
@@ -378,7 +378,8 @@ def row_fix(*, beneficiaries: BeneficiaryList, row_id: int, by: Resident, name: 
         row = BeneficiaryRow.objects.select_for_update().get(list=locked, pk=row_id)
         plan = selectors.plan_with_config(product=locked.plan.version.slug, plan=locked.plan.code)
         _take_rows(organization=locked.organization, resident=locked.uploaded_by, rows=1)
-        check = _check_row({NAME: name, ID_NUMBER: id_number, PHONE: phone}, plan)
+        check = _check_row({NAME: name, ID_NUMBER: id_number, PHONE: phone}, plan,
+                           midyear.pricing_day(plan.version, timezone.localdate()))
         seen = {r.id_hash: r.row_number for r in locked.rows.filter(status=BeneficiaryRow.VALID).exclude(pk=row.pk)
                 .only("id_hash", "row_number")}
         try:

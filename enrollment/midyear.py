@@ -73,6 +73,18 @@ def late_terms(version, today: date) -> Terms | None:
     return terms(version, today)
 
 
+def pricing_day(version, today: date) -> date:
+    """The day a buyer's age is taken for his price: the version's cover start, or a mid-year
+    joiner's own cover start (a newborn is priced at 0)."""
+    late = late_terms(version, today)
+    return late.cover_start if late else version.coverage_start
+
+
+def notice(version, today: date) -> str:
+    """The mid-year rule to show while only joiners may buy (empty otherwise)."""
+    return rule_text(version) if late_terms(version, today) else ""
+
+
 def may_sell(version, today: date) -> bool:
     """Anyone (in the window) or some people (mid-year joiners) may buy under ``version`` today."""
     return version.sales_open_on(today) or open_on(version, today)

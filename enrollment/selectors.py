@@ -281,6 +281,7 @@ def people_check(*, resident, plan: Plan, people: list[PersonInput], today) -> l
 
     version = plan.version
     late = midyear.late_terms(version, today)
+    priced_on = late.cover_start if late else version.coverage_start  # midyear.pricing_day, read once
     own = resident.person.id_number if resident.person_id else None
     checks, himself = [], {}
     for person in people:
@@ -311,7 +312,7 @@ def people_check(*, resident, plan: Plan, people: list[PersonInput], today) -> l
         elif check.minor and person.relation not in (Relation.CHILD,) and not person.guardian:
             check.add("guardian", "guardian_required", "被保险人未满18周岁，须由监护人投保：请确认您是其监护人。")
         # A mid-year joiner (a newborn, say) is priced by his age when his own cover starts.
-        check.price = plan.price_for_age(parsed.age_on(late.cover_start if late else version.coverage_start))
+        check.price = plan.price_for_age(parsed.age_on(priced_on))
         if check.price is None:
             check.add("id_number", "no_price", "该年龄暂无对应保费，请联系客服。")
         if not check.errors and not himself[id(check)]:

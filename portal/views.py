@@ -25,7 +25,7 @@ def _midyear_rule(version) -> str:
 
     from enrollment import midyear
 
-    return midyear.rule_text(version) if midyear.open_on(version, timezone.localdate()) else ""
+    return midyear.notice(version, timezone.localdate())
 
 
 def product_detail(request, slug):

@@ -59,11 +59,7 @@ def _window(version) -> dict:
     """Whether the version can be bought today: in its sales window, or (after it) by the
     program's mid-year joiners only, with that rule to show."""
     today = timezone.localdate()
-    if version.sales_open_on(today):
-        return {"open": True, "midyear_rule": ""}
-    if midyear.open_on(version, today):
-        return {"open": True, "midyear_rule": midyear.rule_text(version)}
-    return {"open": False, "midyear_rule": ""}
+    return {"open": midyear.may_sell(version, today), "midyear_rule": midyear.notice(version, today)}
 
 
 def buy_plan(request, slug):
