@@ -9,6 +9,7 @@ import pytest
 from claims import services
 from claims.models import Claim, ClaimDocument, Payee
 from portal.integrations.sms.simulator.models import SmsMessage
+from tests.documents import PDF  # a real one: the page checks documents by content
 from tests.factories import (
     SELF_ID,
     active_policy,
@@ -23,7 +24,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = "13800000001"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def fits(page) -> bool:

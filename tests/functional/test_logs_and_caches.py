@@ -92,6 +92,7 @@ def test_the_admin_search_by_id_number_never_puts_the_number_in_an_address(world
     client = _staff_client(world.users[routes.SUPERUSER])
     page = client.get("/admin/enrollment/person/")
     assert 'id="changelist-search" method="post"' in page.content.decode()
+    assert '<input type="hidden" name="changelist" value="/admin/enrollment/person/">' in page.content.decode()
     response = client.post("/admin/search/", {"q": SELF_ID, "changelist": "/admin/enrollment/person/"})
     assert response.status_code == 302
     location = response["Location"]

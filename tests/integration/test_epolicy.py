@@ -120,7 +120,7 @@ def test_production_refuses_to_start_without_the_insurers_certificate(settings, 
     assert any("EPOLICY_SIGNING_CERT_FILE" in e for e in errors) and any("EPOLICY_CODE_KEY" in e for e in errors)
     from portal.integrations import production_errors
 
-    assert any("EPOLICY_SIGNING_CERT_FILE" in e for e in production_errors())
+    assert any("EPOLICY_SIGNING_CERT_FILE" in message for _, message in production_errors())
     # The development certificate is not the insurer's.
     from portal.integrations.signing import dev
 
@@ -138,7 +138,7 @@ def test_production_refuses_to_start_without_the_insurers_certificate(settings, 
 def test_the_verify_page_shows_only_non_personal_facts(client, policy):
     code = epolicy.verification_code(policy.number)
     page = client.get("/verify/", {"number": policy.number, "code": code}).content.decode()
-    assert 'data-verified="invalid"' in page and "已满期" in page  # today, past its cover
+    assert 'data-verified="invalid"' in page and "已到期" in page  # today, past its cover
     assert f"<dd>{mask_name('买买提·艾力')}</dd>" in page
     assert "买买提·艾力" not in page and "620602" not in page and "0014" not in page
     assert "2025年7月1日零时至2026年6月30日二十四时" in page and "基础版" in page

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.django_db
 
 def database_url_of_this_run() -> str:
     s = connection.settings_dict
-    host = s["HOST"] or "localhost"
+    # The embedded server is reached by its socket directory, which dj-database-url keeps in OPTIONS.
+    host = s["HOST"] or s.get("OPTIONS", {}).get("host") or "localhost"
     if host.startswith("/"):
         return f"postgresql://{s['USER']}@/{s['NAME']}?host={host}"
     return f"postgresql://{s['USER']}{':' + s['PASSWORD'] if s['PASSWORD'] else ''}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
