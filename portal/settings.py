@@ -163,8 +163,10 @@ DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(os.envir
 # Another database on the same server: the test suite starts real Celery workers on its test database.
 if os.environ.get("PORTAL_DATABASE_NAME"):
     DATABASES["default"]["NAME"] = os.environ["PORTAL_DATABASE_NAME"]
-# Each test run gets its own database, so runs in parallel (developers, CI) never collide.
-DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+# Each test run gets its own database, so runs in parallel (developers, CI) never collide;
+# PORTAL_TEST_DATABASE names a fixed one instead, for `pytest --reuse-db` while working on a change.
+DATABASES["default"]["TEST"] = {
+    "NAME": os.environ.get("PORTAL_TEST_DATABASE") or f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     from django.core.exceptions import ImproperlyConfigured
 
