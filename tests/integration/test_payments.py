@@ -79,7 +79,9 @@ def test_the_providers_notification_pays_the_order_and_activates_every_policy(or
     payment = Payment.objects.get(order=order)
     assert (payment.provider, payment.transaction_id, payment.amount) == (channel, trade.transaction_id,
                                                                          Decimal("138.00"))
-    assert SmsMessage.objects.filter(template_id=template_id("policy_issued")).count() == 2
+    texts = SmsMessage.objects.filter(template_id=template_id("policy_issued")).values_list("body", flat=True)
+    # Paid before the cover starts: the text says issued (已出单), never already in force (已生效).
+    assert len(texts) == 2 and all("已出单" in t and "已生效" not in t for t in texts)
     assert PaymentNotification.objects.get().outcome == "applied"
 
 

@@ -26,9 +26,9 @@ TEMPLATES: dict[str, Template] = {
     t.name: t
     for t in (
         Template("login_code", "2301001", "您的登录验证码为{1}，5分钟内有效，请勿泄露。", ("code",)),
-        Template("policy_issued", "2301002", "{1}的{2}保单已生效，保单号{3}，可在“我的保单”查看电子保单。",
+        Template("policy_issued", "2301002", "{1}的{2}保单已出单，保单号{3}，保障起止日期以电子保单为准，可在“我的保单”查看。",
                  ("name", "product", "policy")),
-        Template("policy_gifted", "2301003", "{1}为{2}投保的{3}已生效，保单号{4}。登录后可在“我的保单”查看电子保单。",
+        Template("policy_gifted", "2301003", "{1}为{2}投保的{3}已出单，保单号{4}，保障起止日期以电子保单为准。登录后可在“我的保单”查看。",
                  ("payer", "name", "product", "policy")),
         Template("payment_received", "2301004", "您的订单{1}已支付{2}元（{3}），保单生效后另行通知。",
                  ("order", "amount", "channel")),
