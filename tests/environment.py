@@ -7,6 +7,6 @@ development worker started by ``make run`` on the same embedded server.
 import os
 
 os.environ.setdefault("PORTAL_REDIS_DB", "15")
-# SM2 in pure Python (gmssl) signs and verifies in about a second per round trip when this shared
-# machine is loaded; tests of the timeout itself set their own.
+# A generous timeout for the platform's simulator on a loaded shared machine (it serves from a thread
+# of the test process); tests of the timeout itself set their own.
 os.environ.setdefault("HSA_TIMEOUT_SECONDS", "30")

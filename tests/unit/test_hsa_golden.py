@@ -41,3 +41,26 @@ def test_sm2_verifies_the_standards_signature_and_nothing_else():
 def test_a_fresh_signature_verifies():
     key = sm.new_private_key()
     assert sm.verify("中文".encode(), sm.sign("中文".encode(), key), sm.public_key_of(key))
+
+
+def test_signatures_agree_with_the_gmssl_reference_both_ways():
+    """The arithmetic is fastecdsa's and the digest OpenSSL's: gmssl's pure-Python SM2 (the reference
+    the platform's own SDKs agree with) verifies ours, and ours verifies gmssl's."""
+    import secrets
+
+    from gmssl import sm2
+
+    for _ in range(3):
+        key = sm.new_private_key()
+        public = sm.public_key_of(key)
+        reference = sm2.CryptSM2(private_key=key, public_key="")
+        reference.public_key = public
+        message = secrets.token_bytes(700)
+        assert reference.verify_with_sm3(sm.sign(message, key), message)
+        theirs = reference.sign_with_sm3(message)
+        assert sm.verify(message, theirs, public) and not sm.verify(message + b"!", theirs, public)
+
+
+def test_a_public_key_off_the_curve_verifies_nothing():
+    off_curve = PUBLIC[:-1] + ("4" if PUBLIC[-1] != "4" else "5")
+    assert not sm.verify(b"message digest", R + S, off_curve)
