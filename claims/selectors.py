@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q
 
-from claims.models import REJECTION_LABELS, Claim, DocumentRequest, PayoutBatch, PolicyYear
+from claims.models import REJECTION_LABELS, Claim, DocumentRequest, PayoutBatch, PolicyYear, Settlement
 from portal import tabular
 
 
@@ -40,6 +40,25 @@ class YearSummary:
     band_position: Decimal
     band_text: str
     limits: list[LimitUse]
+
+
+# The order the rule engine reads a policy year's settlements in (the recompute and the window).
+YEAR_ORDER = ("settled_at", "settlement_id", "pk")
+
+
+def settlement_counts(settlement: Settlement, rejected_by_id) -> bool:
+    """The one rule of which settlements count in their policy year (the recompute and the window's
+    quote both ask it): not reversed, and its claim not rejected by a reviewer (``rejected_by_id``
+    is the claim's, None when it has no claim or was not rejected). A settlement that does not
+    count uses none of the year's deductible or limits."""
+    return settlement.reversed_at is None and rejected_by_id is None
+
+
+def year_live_settlements(policy_id: int) -> list[Settlement]:
+    """The policy year's settlements that count, in the engine's order (one query)."""
+    rows = (Settlement.objects.filter(policy_id=policy_id).annotate(claim_rejected_by=F("claim__rejected_by"))
+            .order_by(*YEAR_ORDER))
+    return [s for s in rows if settlement_counts(s, s.claim_rejected_by)]
 
 
 def year_summary(policy) -> YearSummary:

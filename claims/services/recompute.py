@@ -245,8 +245,8 @@ def policy_years_recompute(*, policy_ids, reason: str = "") -> int:
         PolicyYear.objects.bulk_create([PolicyYear(policy_id=pk) for pk in ids], ignore_conflicts=True)
         years = list(PolicyYear.objects.select_for_update().filter(policy_id__in=ids).order_by("policy_id"))
         by_policy: dict[int, list[Settlement]] = defaultdict(list)
-        for settlement in Settlement.objects.filter(policy_id__in=ids).order_by("policy_id", "settled_at",
-                                                                                 "settlement_id", "pk"):
+        for settlement in Settlement.objects.filter(policy_id__in=ids).order_by("policy_id",
+                                                                                 *claim_selectors.YEAR_ORDER):
             by_policy[settlement.policy_id].append(settlement)
         sources = SettlementSource.objects.in_bulk({s.source_id for group in by_policy.values() for s in group})
         for group in by_policy.values():
@@ -290,7 +290,7 @@ def _recompute(year, policy, settlements, claims, recorded, reason, fresh, lines
     claims.update(new_claims)
     fresh += new_claims.values()
     # A reversed settlement, or one a reviewer rejected, no longer uses the year's deductible or limits.
-    live = [s for s in settlements if s.reversed_at is None and not claims[s.pk].rejected_by_id]
+    live = [s for s in settlements if claim_selectors.settlement_counts(s, claims[s.pk].rejected_by_id)]
     inputs = [engine_input(s) for s in live]
     result = adjudicate_year(_config(policy.plan), _facts(policy), inputs)
     by_id = {r.settlement_id: r for r in result.results}

@@ -29,6 +29,7 @@ import pghistory
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from claims import selectors as claim_selectors
 from claims.models import REJECTION_LABELS, Claim, ClaimLine, PolicyYear, Settlement, WindowSettlement
 from claims.rules.engine import adjudicate_year, own_part
 from claims.rules.model import ACCEPTED
@@ -110,11 +111,8 @@ def _answer(*, status: str, settlement_id: str, policy, outcome: str, reason: st
 
 
 def _live_inputs(policy_id: int) -> list:
-    """The year's settlements that count, as the recompute reads them: not reversed and not
-    rejected by a reviewer."""
-    live = (Settlement.objects.filter(policy_id=policy_id, reversed_at__isnull=True)
-            .exclude(claim__rejected_by__isnull=False).order_by("settled_at", "settlement_id", "pk"))
-    return [engine_input(s) for s in live]
+    """The year's settlements that count, as the recompute reads them (``claims.selectors``)."""
+    return [engine_input(s) for s in claim_selectors.year_live_settlements(policy_id)]
 
 
 # --- quote ---------------------------------------------------------------------------------------

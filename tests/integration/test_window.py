@@ -142,3 +142,19 @@ def test_the_window_day_is_the_day_of_the_call(source):
     with time_machine.travel("2025-08-09 23:59:00 +08:00", tick=False):
         window_settle(source=source, record=s1())
     assert str(WindowSettlement.objects.get().day) == "2025-08-09"
+
+
+def test_a_quote_leaves_out_a_settlement_a_reviewer_rejected_as_the_recompute_does(source, policy):
+    """One rule for which settlements count (``claims.selectors.settlement_counts``): S1 from the feed,
+    rejected by a reviewer, no longer uses the deductible, so S2's 40,000 pays 12,000 deductible,
+    20,000 × 30% + 8,000 × 40% = 9,200.00, at the quote and in the recompute alike."""
+    from tests.factories import staff_user
+
+    services.settlement_receive(source=source, record=s1())
+    services.policy_year_recompute(policy_id=policy.pk)
+    claim = Claim.objects.get(settlement__settlement_id="S1")
+    services.claim_reject(claim_id=claim.pk, user=staff_user("reviewer", "理赔审核员"), code="fraud_suspected",
+                          note="票据存疑")
+    assert window_quote(source=source, record=s2())["payout"] == "9200.00"
+    assert window_settle(source=source, record=s2())["payout"] == "9200.00"
+    assert services.policy_year_recompute(policy_id=policy.pk) == 0
