@@ -363,7 +363,7 @@ class ClaimStage(models.Model):
         (APPROVED, "审核通过"),
         (REJECTED, "不予赔付"),
         (PAID, "赔款已支付"),
-        (CLEARED, "已在医院直接结算"),
+        (CLEARED, "结算款已与医院清算"),
     ]
 
     claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="stages", verbose_name="理赔")

@@ -32,6 +32,7 @@ from django.utils import timezone
 from claims.models import (
     Claim,
     ClaimLine,
+    ClaimStage,
     ClearingBatch,
     ClearingItem,
     ClearingStatement,
@@ -40,6 +41,7 @@ from claims.models import (
     WindowSettlement,
 )
 from claims.rules.records import FieldError
+from claims.services.recompute import _notify
 from claims.services.review import ReviewRefused, _audit
 from claims.services.window import WindowRefused
 
@@ -119,7 +121,10 @@ def clearing_batch_create(*, source: SettlementSource, user) -> ClearingBatch:
 
 def clearing_batch_paid(*, batch_id: int, user) -> ClearingBatch:
     """The insurer paid the batch: its statements are paid, and each claim's cleared money is its
-    paid amount (a claim with nothing left to clear is paid)."""
+    paid amount (a claim with nothing left to clear is paid). Each claim on it goes through the
+    ``cleared`` stage (结算款已与医院清算) at the moment the batch is marked paid, naming the hospital
+    and the amount; the resident is told by SMS (``claim_cleared``) when the hospital was paid money
+    for it (an amount recovered from the hospital is recorded but not texted, as for payouts)."""
     with transaction.atomic(), _audit(user, "clearing_paid"):
         if not user.has_perm("claims.manage_payout_batch"):
             raise ReviewRefused("forbidden", "您没有管理赔款支付批次的权限")
@@ -130,11 +135,24 @@ def clearing_batch_paid(*, batch_id: int, user) -> ClearingBatch:
         cleared: dict[int, Decimal] = defaultdict(lambda: ZERO)
         for claim_id, amount in ClearingItem.objects.filter(statement__batch=batch).values_list("claim_id", "amount"):
             cleared[claim_id] += amount
-        for claim in Claim.objects.select_for_update().filter(pk__in=cleared).order_by("pk"):
-            claim.paid_amount += cleared[claim.pk]
+        stages, notices = [], []
+        for claim in (Claim.objects.select_for_update(of=("self",)).select_related("settlement", "policy__person")
+                      .filter(pk__in=cleared).order_by("pk")):
+            amount = cleared[claim.pk]
+            claim.paid_amount += amount
             if claim.state == Claim.APPROVED and claim.payable == 0:
                 claim.mark_paid()
             claim.save(update_fields=["paid_amount", "state", "updated_at"])
+            hospital = claim.settlement.hospital_name
+            stages.append(ClaimStage(claim=claim, stage=ClaimStage.CLEARED, at=now, note=(
+                f"{amount:.2f}元已支付给{hospital}" if amount > 0 else f"{-amount:.2f}元已从{hospital}收回" if amount
+                else f"{hospital}：结算与撤销相抵，净额0.00元")[:300]))
+            if amount > 0:
+                notices.append((claim.policy, "claim_cleared", {
+                    "name": claim.policy.person.name, "hospital": hospital[:30],
+                    "settlement": claim.settlement.settlement_id, "amount": f"{amount:.2f}"}))
+        ClaimStage.objects.bulk_create(stages)
+        _notify(notices)
         batch.statements.update(status=ClearingStatement.PAID, paid_at=now)
         batch.status, batch.paid_at = ClearingBatch.PAID, now
         batch.save(update_fields=["status", "paid_at"])

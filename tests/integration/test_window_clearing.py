@@ -158,3 +158,32 @@ def test_the_resident_sees_what_was_settled_at_the_hospital(client, resident, so
     html = client.get("/claims/").content.decode()
     assert "已在医院直接结算 5,400.00 元" in html and "个人实付 25,600.00 元" in html
     assert "扣除免赔额12,000.00元" in html
+
+
+def test_paying_the_batch_is_the_cleared_stage_on_the_claim_page_with_an_sms(
+        client, resident, year, django_capture_on_commit_callbacks):
+    """S2 (16,600.00 then −7,400.00) is cleared for 9,200.00 paid to 武威市中医医院 when the batch is
+    marked paid, at that moment, and the resident is texted; S1 (settled, then reversed: net 0) is
+    cleared without a text."""
+    from claims.models import ClaimStage
+    from portal.integrations.sms import template_id
+    from portal.integrations.sms.simulator.models import SmsMessage
+
+    user = staff_user("payer", "理赔复核人")
+    batch = clearing_batch_create(source=year, user=user)
+    s2_claim = Claim.objects.get(settlement__settlement_id="S2")
+    assert not ClaimStage.objects.filter(stage=ClaimStage.CLEARED).exists()
+    with at("2025-10-13 16:00 +08:00"), django_capture_on_commit_callbacks(execute=True):
+        clearing_batch_paid(batch_id=batch.pk, user=user)
+    batch.refresh_from_db()
+    cleared = ClaimStage.objects.get(claim=s2_claim, stage=ClaimStage.CLEARED)
+    assert cleared.at == batch.paid_at and "9200.00元已支付给武威市中医医院" in cleared.note
+    assert list(s2_claim.stages.order_by("at", "id").values_list("stage", flat=True))[-1] == ClaimStage.CLEARED
+    s1_cleared = ClaimStage.objects.get(claim__settlement__settlement_id="S1", stage=ClaimStage.CLEARED)
+    assert "净额0.00元" in s1_cleared.note
+    [text] = SmsMessage.objects.filter(template_id=template_id("claim_cleared")).values_list("body", flat=True)
+    assert "S2" in text and "9200.00" in text and "武威市中医医院" in text
+    client.force_login(resident.user)
+    html = client.get(f"/claims/{s2_claim.pk}/").content.decode()
+    assert "结算款已与医院清算" in html and "9200.00元已支付给武威市中医医院" in html
+    assert "10月13日 16:00" in html

@@ -62,6 +62,8 @@ TEMPLATES: dict[str, Template] = {
                  ("name", "settlement", "reason")),
         Template("claim_paid", "2301506", "{1}的理赔款{2}元已支付至尾号{3}的账户，请注意查收。",
                  ("name", "amount", "last4")),
+        Template("claim_cleared", "2301507", "{1}在{2}直接结算的理赔（结算单号{3}），本保险赔付{4}元已由保险公司与医院清算完毕，"
+                 "无需另行办理。", ("name", "hospital", "settlement", "amount")),
     )
 }
 
