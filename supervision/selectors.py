@@ -14,6 +14,9 @@ Definitions (written down in the README):
 - surplus: premiums − claims − operating costs, when positive: it rolls into the next year's pool;
 - turnaround (理赔时效): per claim, from the hospital settlement (``Settlement.settled_at``) to the money
   received (the reconciliation of the first payout batch that paid it a positive amount), in days;
+  a claim settled at the hospital window had its money at the window: received at the settle call
+  (``WindowSettlement.settled_at``), its turnaround that call less the settlement time, never below
+  0 (a reversed window settlement, or one that paid nothing, is not counted);
   p50 and p90 by ``percentile_cont`` in the database, per program and month the money was received.
 """
 
@@ -421,11 +424,22 @@ TURNAROUND_SQL = """
           JOIN claims_settlement s ON s.id = c.settlement_id
          WHERE i.status = 'paid' AND i.amount > 0 AND b.program_id = %(program)s
          GROUP BY i.claim_id, s.settled_at
+    ), at_window AS (
+        SELECT w.settled_at AS received, GREATEST(w.settled_at - s.settled_at, interval '0') AS waited
+          FROM claims_windowsettlement w
+          JOIN claims_settlement s ON s.id = w.settlement_id
+          JOIN enrollment_policy p ON p.id = w.policy_id
+          JOIN enrollment_productversion v ON v.id = p.version_id
+         WHERE w.reversed_at IS NULL AND w.payout > 0 AND v.program_id = %(program)s
+    ), received AS (
+        SELECT received, received - settled_at AS waited FROM paid
+         UNION ALL
+        SELECT received, waited FROM at_window
     )
     SELECT (date_trunc('month', received AT TIME ZONE 'Asia/Shanghai'))::date AS month, COUNT(*),
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM received - settled_at) / 86400),
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM received - settled_at) / 86400)
-      FROM paid
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM waited) / 86400),
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM waited) / 86400)
+      FROM received
      GROUP BY 1
      ORDER BY 1 DESC
 """
@@ -433,7 +447,8 @@ TURNAROUND_SQL = """
 
 def turnaround(program: Program) -> list[Turnaround]:
     """Days from settlement to money received, p50 and p90 (continuous percentiles), per month the
-    money was received (Asia/Shanghai), newest first: one query."""
+    money was received (Asia/Shanghai), newest first: one query. Window claims count with the
+    moment they were settled at the window."""
     from django.db import connection
 
     with connection.cursor() as cursor:

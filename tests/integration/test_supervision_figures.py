@@ -223,3 +223,51 @@ def test_turnaround_from_settlement_to_money_received(wuwei):
         ("2025-09", 4, Decimal("9.50"), Decimal("31.00")), ("2025-08", 3, Decimal("2.00"), Decimal("3.60"))]
     header, rows_ = selectors.table("turnaround", wuwei)
     assert rows_[0] == ["2025-09", 4, Decimal("9.50"), Decimal("31.00")]
+
+
+def test_turnaround_counts_window_claims_as_received_at_the_window(wuwei):
+    """Hand-computed. August: a batch-paid claim settled 08-01 10:00, money 08-03 10:00 (2 days); at
+    the window, settled 08-05 10:00 and called at once (0), called 12 hours later (0.5), and one the
+    platform dated an hour after the call (0, never negative) → [0, 0, 0.5, 2]: p50 0.25, p90
+    0.5 + 0.7 × 1.5 = 1.55. September: a window call at 09-01 01:00 Shanghai (08-31 in UTC) for a
+    settlement of 08-31 23:00 → 2 hours, 0.08. A reversed window settlement, one that paid nothing
+    and another program's window settlement count nothing."""
+    from claims.models import PayoutBatch, PayoutItem, WindowSettlement
+
+    plan = Plan.objects.get(version=wuwei, code="basic")
+    holder = policy(wuwei, plan, "620602", 1981, "self")
+    other_version = ProductVersion.objects.exclude(program=wuwei.program).first()
+    outsider = policy(other_version, Plan.objects.filter(version=other_version).first(), "620602", 1982, "self")
+    staff = make_resident(phone="13700000003", name=None, id_number=None).user
+
+    def settled(holder_, at):
+        c = claim(holder_, "100.00", "0.00", Claim.APPROVED)
+        Settlement.objects.filter(pk=c.settlement_id).update(settled_at=at)
+        return c
+
+    def at_window(settled_at, called, *, holder_=holder, payout="100.00", reversed_=False):
+        c = settled(holder_, settled_at)
+        Settlement.objects.filter(pk=c.settlement_id).update(window=True)
+        ws = WindowSettlement.objects.create(
+            settlement_id=c.settlement_id, source=c.settlement.source, number=c.settlement.settlement_id,
+            policy=holder_, hospital_code="H", hospital_name="医院", day=called.date(), own_part=Decimal("500.00"),
+            payout=Decimal(payout), patient_pays=Decimal("500.00") - Decimal(payout), content_hash="x", answer={},
+            reversed_at=called if reversed_ else None)
+        WindowSettlement.objects.filter(pk=ws.pk).update(settled_at=called)
+
+    batch = PayoutBatch.objects.create(number="PB-AUG", program=wuwei.program, status=PayoutBatch.RECONCILED,
+                                       total=Decimal("100.00"), created_by=staff,
+                                       reconciled_at=datetime(2025, 8, 3, 10, tzinfo=TZ))
+    PayoutItem.objects.create(batch=batch, claim=settled(holder, datetime(2025, 8, 1, 10, tzinfo=TZ)),
+                              amount=Decimal("100.00"), status="paid")
+    at_window(datetime(2025, 8, 5, 10, tzinfo=TZ), datetime(2025, 8, 5, 10, tzinfo=TZ))
+    at_window(datetime(2025, 8, 5, 10, tzinfo=TZ), datetime(2025, 8, 5, 22, tzinfo=TZ))
+    at_window(datetime(2025, 8, 6, 12, tzinfo=TZ), datetime(2025, 8, 6, 11, tzinfo=TZ))
+    at_window(datetime(2025, 8, 31, 23, tzinfo=TZ), datetime(2025, 9, 1, 1, tzinfo=TZ))
+    at_window(datetime(2025, 8, 7, 10, tzinfo=TZ), datetime(2025, 8, 20, 10, tzinfo=TZ), reversed_=True)
+    at_window(datetime(2025, 8, 7, 10, tzinfo=TZ), datetime(2025, 8, 20, 10, tzinfo=TZ), payout="0.00")
+    at_window(datetime(2025, 8, 7, 10, tzinfo=TZ), datetime(2025, 8, 20, 10, tzinfo=TZ), holder_=outsider)
+
+    figures = selectors.turnaround(wuwei.program)
+    assert [(f"{t.month:%Y-%m}", t.claims, t.p50, t.p90) for t in figures] == [
+        ("2025-09", 1, Decimal("0.08"), Decimal("0.08")), ("2025-08", 4, Decimal("0.25"), Decimal("1.55"))]
