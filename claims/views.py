@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
 
@@ -181,7 +181,7 @@ def claim_document(request, claim_id, document_id):
     doc = ClaimDocument.objects.filter(pk=document_id, request__claim=claim).first()
     if doc is None:
         raise Http404
-    return FileResponse(doc.file.open("rb"), content_type=doc.content_type, filename=doc.original_name)
+    return storage.download(storage.unsealed(doc.file), filename=doc.original_name)
 
 
 class PayeeForm(forms.Form):

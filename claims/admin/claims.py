@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,9 +18,8 @@ from claims.models import (
     REJECTION_CODES,
     Claim,
 )
+from portal import storage
 from portal.shortcuts import get_object_or_404
-
-staff_reads = logging.getLogger("portal.staff_reads")
 
 # --- Claims ------------------------------------------------------------------------------------
 
@@ -201,9 +198,8 @@ class ClaimAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         document = get_object_or_404(ClaimDocument, pk=document_id, request__claim_id=claim_id)
-        staff_reads.info("claim %s document %s read by %s", claim_id, document_id, request.user.get_username())
-        return FileResponse(document.file.open("rb"), content_type=document.content_type,
-                            filename=document.original_name)
+        # Written to the access log by portal.staff.access (a file answered on a claim's admin URL).
+        return storage.download(storage.unsealed(document.file), filename=document.original_name)
 
     def correct_view(self, request, claim_id):
         def run(claim, data):

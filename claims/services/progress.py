@@ -5,6 +5,7 @@ of, and staff's requests for more documents answered by the resident's upload on
 from __future__ import annotations
 
 import logging
+import secrets
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -12,6 +13,7 @@ from django.utils import timezone
 from claims.models import Claim, ClaimDocument, ClaimStage, DocumentRequest
 from claims.services.recompute import _notify
 from claims.services.review import ReviewRefused, _audit
+from portal import storage
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +52,21 @@ def claim_documents_request(*, claim_id: int, user, reason: str) -> DocumentRequ
 
 
 def claim_documents_upload(*, claim: Claim, resident, files, note: str = "") -> DocumentRequest:
-    """The resident answers the open request with files already checked by the form (type by
-    content, size, count: the same checks as an out-of-region submission)."""
+    """The resident answers the open request with files checked by content (the form has done so
+    already and kept the result: the same checks as an out-of-region submission), each stored
+    re-encoded and sealed with the field key ring under a random name."""
+    documents = [(upload, getattr(upload, "checked", None) or storage.document_check(upload, label="补充材料"))
+                 for upload in files]
     with transaction.atomic():
         request = (DocumentRequest.objects.select_for_update()
                    .filter(claim=claim, answered_at__isnull=True).first())
         if request is None:
             raise ReviewRefused("no_request", "该理赔没有待补充的材料")
-        for upload in files:
-            ClaimDocument.objects.create(request=request, file=upload, original_name=upload.name[:200],
-                                         content_type=upload.content_type, size=upload.size)
+        for upload, document in documents:
+            file = storage.sealed(document)
+            file.name = f"{secrets.token_hex(8)}.bin"
+            ClaimDocument.objects.create(request=request, file=file, original_name=str(upload.name)[:200],
+                                         content_type=document.kind, size=len(document.content))
         request.answered_at, request.answer_note = timezone.now(), (note or "").strip()[:500]
         request.save(update_fields=["answered_at", "answer_note"])
         claim_stage_record(claim=claim, stage=ClaimStage.DOCUMENTS_RECEIVED, note=f"上传{len(files)}个文件")

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from claims import services as claims_services
+from claims.models import Claim, ClaimDocument
 from enrollment import billing, lists, organizations
 from enrollment.idnumber import IdNumberError, parse
 from enrollment.models import BeneficiaryList, Plan
@@ -103,6 +104,20 @@ def _journeys(client, tmp_path) -> None:
         "medical_assistance_paid": "0.00", "out_of_catalog": "0.00", "heavy_ion": "0.00",
     }).status_code == 302
 
+    # Staff ask for more documents on a large claim held for review; the resident uploads them on
+    # the claim's page (a PDF that names her, a photo).
+    claims_services.settlements_receive(source=source, records=[settlement_record(
+        "S3", admission="2025-09-01", settled="2025-09-09T10:00:00+08:00", in_catalog_self_pay="60000.00")])
+    claims_services.policy_year_recompute(policy_id=policy.pk)
+    claim = Claim.objects.get(settlement__settlement_id="S3", state__in=Claim.OPEN_FOR_REVIEW)
+    claims_services.claim_documents_request(claim_id=claim.pk, user=staff_user("requester", "理赔审核员"),
+                                            reason="请补充出院小结")
+    client.force_login(resident.user)
+    assert client.post(f"/claims/{claim.pk}/", {
+        "documents": [SimpleUploadedFile("出院小结.pdf", PDF + f"% {SELF_ID} {RESIDENT_MOBILE}\n".encode()),
+                      SimpleUploadedFile("费用清单.png", _png_with_text())]}).status_code == 302
+    assert ClaimDocument.objects.count() == 2
+
     # A ticket with an attachment that names the resident, and a reply by staff (an SMS).
     client.force_login(resident.user)
     assert client.post("/service/", {"kind": "enquiry", "subject": "咨询", "body": "见附件",
@@ -145,7 +160,7 @@ def test_no_id_number_or_full_mobile_in_any_column_file_or_log_line(client, prod
     assert found, "the journeys stored no mobile at all: the scan did not run"  # the known columns are hit
 
     files = [path for path in tmp_path.rglob("*") if path.is_file()]
-    assert len(files) >= 4  # the list, two claim documents, the attachment
+    assert len(files) >= 6  # the list, two submission documents, two claim-page documents, the attachment
     for path in files:
         text = path.read_bytes().decode("latin-1")
         assert not _ids_in(text) and not [m for m in MOBILES if m in text], path

@@ -13,7 +13,8 @@ from claims import services
 from claims.models import Claim, ClaimDocument, ClaimStage
 from portal.integrations.sms import template_id
 from portal.integrations.sms.simulator.models import SmsMessage
-from tests.documents import PDF
+from portal.staff.models import AccessLog
+from tests.documents import JPEG, PDF
 from tests.factories import (
     MOTHER_ID,
     SELF_ID,
@@ -130,12 +131,29 @@ def test_documents_requested_uploaded_on_the_claim_page_then_reviewed(
     bad = client.post(f"/claims/{claim.pk}/", {"documents": [SimpleUploadedFile("小结.pdf", b"MZ not a pdf")]})
     assert bad.status_code == 422 and "不是 JPG、PNG 或 PDF 文件" in bad.content.decode()
     assert not ClaimDocument.objects.exists() and stages(claim)[-1] == "documents_requested"
-    done = client.post(f"/claims/{claim.pk}/", {"documents": [SimpleUploadedFile("出院小结.pdf", PDF)],
+    done = client.post(f"/claims/{claim.pk}/", {"documents": [SimpleUploadedFile("出院小结.pdf", PDF),
+                                                              SimpleUploadedFile("费用清单.jpg", JPEG)],
                                                 "note": "费用清单随后补"})
     assert done.status_code == 302 and stages(claim)[-1] == "documents_received"
-    document = ClaimDocument.objects.get()
-    assert document.content_type == "application/pdf"
-    assert client.get(f"/claims/{claim.pk}/documents/{document.pk}/").status_code == 200
+    document, photo = ClaimDocument.objects.order_by("pk")
+    assert (document.content_type, photo.content_type) == ("application/pdf", "image/jpeg")
+
+    # Stored sealed with the field key ring, under a random name: nothing of the upload on disk.
+    stored = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert len(stored) == 2
+    for path in stored:
+        data = path.read_bytes()
+        assert b"%PDF" not in data and b"\xff\xd8\xff" not in data and b"JFIF" not in data, path
+        assert "出院小结" not in path.name and path.suffix == ".bin"
+
+    # The owner gets the exact bytes back as a download typed by content, never cached.
+    served = client.get(f"/claims/{claim.pk}/documents/{document.pk}/")
+    assert served.status_code == 200 and served.content == PDF
+    assert served["Content-Type"] == "application/pdf" and served["X-Content-Type-Options"] == "nosniff"
+    assert served["Content-Disposition"].startswith("attachment;") and served["Cache-Control"] == "no-store"
+    image = client.get(f"/claims/{claim.pk}/documents/{photo.pk}/")
+    assert image["Content-Type"] == "image/jpeg" and image.content.startswith(b"\xff\xd8\xff")
+    assert image["Content-Disposition"].startswith("attachment;")
 
     other = make_resident(phone="13800000002", name="李秀英", id_number=MOTHER_ID)
     login_as(client, other.user)
@@ -146,8 +164,37 @@ def test_documents_requested_uploaded_on_the_claim_page_then_reviewed(
     review = client.get(f"/admin/claims/claim/{claim.pk}/change/").content.decode()
     assert "出院小结.pdf" in review and "费用清单随后补" in review
     served = client.get(f"/admin/claims/claim/{claim.pk}/documents/{document.pk}/")
-    assert b"".join(served.streaming_content) == PDF
+    assert served.content == PDF and served["Content-Disposition"].startswith("attachment;")
+    assert served["X-Content-Type-Options"] == "nosniff" and "no-store" in served["Cache-Control"]
+    read = AccessLog.objects.get(action=AccessLog.DOWNLOAD)
+    assert (read.username, read.object_type, read.object_id) == ("reviewer", "claims.claim", str(claim.pk))
+    assert read.detail == f"document_id={document.pk}"
     services.claim_approve(claim_id=claim.pk, user=staff_user("approver", "理赔复核人"))
     claim.refresh_from_db()
     assert claim.state == Claim.APPROVED and claim.payout == Decimal("17200.00")
     assert stages(claim)[-3:] == ["documents_requested", "documents_received", "approved"]
+
+
+def test_documents_stored_before_sealing_are_encrypted_in_place_by_the_migration(
+        resident, policy, settings, tmp_path, django_capture_on_commit_callbacks):
+    import importlib
+
+    from django.apps import apps
+
+    from claims.models import DocumentRequest
+    from portal import storage
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    claim = received(policy, settlement_record("S1", **LARGE), capture=django_capture_on_commit_callbacks)["S1"]
+    request = DocumentRequest.objects.create(claim=claim, reason="请补充出院小结",
+                                             requested_by=staff_user("reviewer", "理赔审核员"))
+    old = ClaimDocument.objects.create(request=request, file=SimpleUploadedFile("出院小结.pdf", PDF),
+                                       original_name="出院小结.pdf", content_type="application/pdf", size=len(PDF))
+    assert open(old.file.path, "rb").read() == PDF  # as the upload did before
+    migration = importlib.import_module("claims.migrations.0011_seal_claim_progress_documents")
+    migration.seal(apps, None)
+    old.refresh_from_db()
+    sealed = open(old.file.path, "rb").read()
+    assert b"%PDF" not in sealed and storage.unsealed(old.file) == PDF
+    migration.seal(apps, None)  # a second run leaves a sealed file alone
+    assert open(old.file.path, "rb").read() == sealed

@@ -211,6 +211,7 @@ def _claim_with_document(w):
     from django.utils import timezone
 
     from claims.models import Claim, ClaimDocument, DocumentRequest, Settlement
+    from portal import storage
     from tests.factories import settlement_source
 
     settlement = Settlement.objects.create(
@@ -222,7 +223,9 @@ def _claim_with_document(w):
     request = DocumentRequest.objects.create(claim=claim, reason="请补充出院小结",
                                              requested_by=staff_user("requester", "理赔审核员"),
                                              answered_at=timezone.now())
-    document = ClaimDocument.objects.create(request=request, file=SimpleUploadedFile("出院小结.pdf", PDF),
+    sealed = storage.sealed(storage.Document(PDF, "application/pdf"))
+    sealed.name = "world.bin"
+    document = ClaimDocument.objects.create(request=request, file=sealed,
                                             original_name="出院小结.pdf", content_type="application/pdf",
                                             size=len(PDF))
     return claim, document
