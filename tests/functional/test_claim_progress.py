@@ -191,7 +191,7 @@ def test_documents_stored_before_sealing_are_encrypted_in_place_by_the_migration
     old = ClaimDocument.objects.create(request=request, file=SimpleUploadedFile("出院小结.pdf", PDF),
                                        original_name="出院小结.pdf", content_type="application/pdf", size=len(PDF))
     assert open(old.file.path, "rb").read() == PDF  # as the upload did before
-    migration = importlib.import_module("claims.migrations.0011_seal_claim_progress_documents")
+    migration = importlib.import_module("claims.migrations.0012_seal_claim_progress_documents")
     migration.seal(apps, None)
     old.refresh_from_db()
     sealed = open(old.file.path, "rb").read()

@@ -11,5 +11,5 @@ class Migration(migrations.Migration):
     """Documents residents uploaded on a claim's page (answering staff's request) were stored as sent
     before issue 13's last step: encrypt them in place (0007 did the submissions' documents)."""
 
-    dependencies = [("claims", "0010_chinese_labels")]
+    dependencies = [("claims", "0011_claim_stage_cleared_label")]
     operations = [migrations.RunPython(seal, migrations.RunPython.noop)]
