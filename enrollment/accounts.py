@@ -52,7 +52,7 @@ def check_phone(phone: str) -> str:
 
 def _rate_limit(phone: str, ip: str) -> None:
     """Count this send against every limit, refusing (and counting nothing) when one is full."""
-    keys = [(pattern.format(phone=phone, ip=ip or "unknown"), window, maximum, wait)
+    keys = [(pattern.format(phone=crypto.blind_index(phone), ip=ip or "unknown"), window, maximum, wait)
             for pattern, window, maximum, wait in LIMITS]
     for key, _window, maximum, wait in keys:
         if (cache.get(key) or 0) >= maximum:
@@ -72,8 +72,9 @@ def code_send(*, phone: str, ip: str | None) -> None:
     code = f"{secrets.randbelow(10**6):06d}"
     now = timezone.now()
     with transaction.atomic():
-        SmsCode.objects.filter(phone=phone, used_at__isnull=True).update(used_at=now)
-        SmsCode.objects.create(phone=phone, code_hash=_code_hash(phone, code), expires_at=now + CODE_TTL)
+        SmsCode.objects.by_phone(phone).filter(used_at__isnull=True).update(used_at=now)
+        SmsCode.objects.create(phone_hash=crypto.blind_index(phone), phone_masked=sms.masked_phone(phone),
+                               code_hash=_code_hash(phone, code), expires_at=now + CODE_TTL)
         transaction.on_commit(lambda: sms.send(phone=phone, template="login_code", code=code))
 
 
@@ -100,7 +101,8 @@ def code_check(*, phone: str, code: str, ip: str | None = None) -> str:
     with transaction.atomic():
         current = (
             SmsCode.objects.select_for_update()
-            .filter(phone=phone, used_at__isnull=True)
+            .by_phone(phone)
+            .filter(used_at__isnull=True)
             .order_by("-created_at")
             .first()
         )
@@ -132,7 +134,7 @@ def username_for(phone: str) -> str:
 
 
 def _resident_for(phone: str) -> Resident:
-    resident = Resident.objects.filter(phone=phone).select_related("user", "person").first()
+    resident = Resident.objects.by_phone(phone).select_related("user", "person").first()
     if resident:
         return resident
     user_model = get_user_model()
@@ -143,4 +145,4 @@ def _resident_for(phone: str) -> Resident:
             user.save()
             return Resident.objects.create(user=user, phone=phone)
     except IntegrityError:
-        return Resident.objects.select_related("user", "person").get(phone=phone)
+        return Resident.objects.by_phone(phone).select_related("user", "person").get()

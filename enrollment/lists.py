@@ -264,7 +264,8 @@ def _row_fields(check: RowCheck, digest: str) -> dict:
     valid = not check.code
     return {
         "name": check.name[:60], "id_cipher": crypto.encrypt(check.number) if valid else "",
-        "id_hash": digest if valid else "", "id_masked": _masked(check), "phone": check.phone[:20],
+        "id_hash": digest if valid else "", "id_masked": _masked(check),
+        "phone_cipher": crypto.encrypt(check.phone[:20]) if check.phone else "",
         "status": BeneficiaryRow.VALID if valid else BeneficiaryRow.INVALID, "code": check.code,
         "message": check.message[:300], "price": check.price if valid else None,
         "medical_assistance": check.medical_assistance, "insured_region": check.insured_region[:12],
@@ -275,7 +276,7 @@ def _row(beneficiaries: BeneficiaryList, number: int, check: RowCheck, digest: s
     return BeneficiaryRow(list=beneficiaries, row_number=number, **_row_fields(check, digest))
 
 
-ROW_COLUMNS = ("name", "id_cipher", "id_hash", "id_masked", "phone", "status", "code", "message", "price",
+ROW_COLUMNS = ("name", "id_cipher", "id_hash", "id_masked", "phone_cipher", "status", "code", "message", "price",
                "medical_assistance", "insured_region")
 
 
@@ -600,8 +601,8 @@ def beneficiaries_notify(*, list_id: int) -> int:
     beneficiaries = BeneficiaryList.objects.select_related("plan__version", "organization", "campaign").get(
         pk=list_id)
     payer = beneficiaries.organization.name if beneficiaries.organization_id else "爱心人士"
-    accounts = dict(Resident.objects.filter(person__policies__order_id=beneficiaries.order_id)
-                    .values_list("person_id", "phone"))
+    accounts = {r.person_id: r.phone for r in Resident.objects.filter(
+        person__policies__order_id=beneficiaries.order_id)}
     sent = 0
     for row in beneficiaries.rows.filter(status=BeneficiaryRow.ISSUED).select_related("policy"):
         phone = row.phone or accounts.get(row.policy.person_id)

@@ -142,7 +142,7 @@ def member_invite(*, organization: Organization, by: Resident, phone: str, role:
         raise Refused("role", "role_invalid", "请选择角色。")
     phone = _phone(phone)
     digest = crypto.blind_index(phone)
-    if organization.members.filter(resident__phone=phone).exists():  # the manager sees the members anyway
+    if organization.members.filter(resident__phone_hash=digest).exists():  # the manager sees the members anyway
         raise Refused("phone", "already_member", "该手机号已是本单位经办人。")
     quota = quotas.daily("invitations", organization.pk, settings.INVITATIONS_PER_ORGANIZATION_DAY)
     if quotas.take(quota) is not None:

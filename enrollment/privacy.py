@@ -124,11 +124,11 @@ def phone_change(*, resident: Resident, phone: str, code: str, ip: str | None = 
     try:
         with transaction.atomic():
             locked = Resident.objects.select_for_update().select_related("user").get(pk=resident.pk)
-            if Resident.objects.filter(phone=new).exists():
+            if Resident.objects.by_phone(new).exists():
                 raise AccountError("phone_taken", "该手机号已注册其他账户。请用该号码登录后注销那个账户，或联系客服。", "phone")
             old = locked.phone
             locked.phone = new
-            locked.save(update_fields=["phone"])
+            locked.save(update_fields=Resident.PHONE_FIELDS)
             locked.user.username = accounts.username_for(new)
             locked.user.save(update_fields=["username"])
             shown = sms.masked_phone(new)
@@ -172,9 +172,9 @@ def account_close(*, resident: Resident, code: str, ip: str | None = None) -> No
         FamilyMember.objects.filter(resident=locked).delete()
         OrganizationMember.objects.filter(resident=locked).delete()
         phone = locked.phone
-        SmsCode.objects.filter(phone=phone).delete()
+        SmsCode.objects.by_phone(phone).delete()
         locked.person, locked.bound_at, locked.phone, locked.closed_at = None, None, None, now
-        locked.save(update_fields=["person", "bound_at", "phone", "closed_at"])
+        locked.save(update_fields=["person", "bound_at", "closed_at", *Resident.PHONE_FIELDS])
         user = locked.user
         user.username = f"closed:{locked.pk}"
         user.set_unusable_password()

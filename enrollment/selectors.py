@@ -606,7 +606,8 @@ REPORT_HEADER = ["行号", "姓名", "身份证号", "手机号", "结果", "原
 
 def list_report_rows(beneficiaries):
     for row in beneficiaries.rows.select_related("policy").order_by("row_number").iterator(chunk_size=2000):
-        phone = f"{row.phone[:3]}****{row.phone[-4:]}" if len(row.phone) == 11 else row.phone
+        phone = row.phone
+        phone = f"{phone[:3]}****{phone[-4:]}" if len(phone) == 11 else phone
         yield [row.row_number, row.name, row.id_masked, phone, row.get_status_display(), row.code, row.message,
                row.price, row.policy.number if row.policy_id else ""]
 

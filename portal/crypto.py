@@ -40,3 +40,20 @@ def encrypt_bytes(value: bytes) -> bytes:
 
 def decrypt_bytes(token: bytes) -> bytes:
     return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).decrypt(token)
+
+
+def sealed(cipher: str, *, index: str | None = None, doc: str = "") -> property:
+    """A model attribute kept only encrypted, in the ``cipher`` column (and, with ``index``, its blind
+    index in that column, to find it by): reading decrypts, assigning encrypts. An empty value is
+    stored as given ("" or None; the index then None, so a unique index allows many)."""
+
+    def read(instance):
+        token = getattr(instance, cipher)
+        return decrypt(token) if token else token
+
+    def write(instance, value):
+        setattr(instance, cipher, encrypt(value) if value else value)
+        if index:
+            setattr(instance, index, blind_index(value) if value else None)
+
+    return property(read, write, doc=doc)

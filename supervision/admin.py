@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from enrollment.admin.common import MobileSearch
 from enrollment.models import ProductVersion, Program
 from portal import storage
 from portal.shortcuts import get_object_or_404
@@ -123,10 +124,10 @@ class ReplyForm(forms.Form):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(MobileSearch, admin.ModelAdmin):
     list_display = ["number", "kind", "subject", "status", "assignee", "created_at", "respond_by", "clock"]
     list_filter = [OverdueFilter, "status", "kind", ("assignee", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["number", "subject", "resident__phone", "organization__name"]
+    search_fields = ["number", "subject", "organization__name"]  # a full mobile: MobileSearch
     fields = ["number", "resident", "organization", "kind", "subject", "policy", "claim", "status", "assignee",
               "created_at", "respond_by", "first_response_at", "resolved_at", "reply_link"]
     readonly_fields = ["number", "resident", "organization", "kind", "subject", "policy", "claim", "created_at",
@@ -218,14 +219,19 @@ class FollowUpVisitAdmin(admin.ModelAdmin):
     form = VisitForm
     list_display = ["person", "purpose", "program", "phone_masked", "outcome", "satisfaction", "drawn_at", "called_by"]
     list_filter = ["outcome", "purpose", "program"]
-    search_fields = ["person__name", "person__id_masked", "phone"]
-    readonly_fields = ["person", "purpose", "program", "phone", "drawn_at", "called_by", "called_at"]
+    search_fields = ["person__name", "person__id_masked"]
+    readonly_fields = ["person", "purpose", "program", "phone_number", "drawn_at", "called_by", "called_at"]
     fields = [*readonly_fields, "outcome", "satisfaction", "notes"]
 
     @admin.display(description="联系电话")
     def phone_masked(self, obj):
         """The list masks the number; the visit's own page shows it to the caller who dials it."""
-        return f"{obj.phone[:3]}****{obj.phone[-4:]}" if len(obj.phone) >= 7 else obj.phone or "—"
+        phone = obj.phone
+        return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else phone or "—"
+
+    @admin.display(description="联系电话")
+    def phone_number(self, obj):
+        return obj.phone or "—"
 
     def has_add_permission(self, request):
         return False

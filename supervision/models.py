@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from portal import crypto
 from portal.storage import private_storage
 
 
@@ -120,7 +121,7 @@ class FollowUpVisit(models.Model):
                                verbose_name="回访对象")
     program = models.ForeignKey("enrollment.Program", on_delete=models.PROTECT, related_name="+",
                                 verbose_name="项目")
-    phone = models.CharField("联系电话", max_length=20, blank=True)
+    phone_cipher = models.TextField("联系电话（密文）", blank=True, editable=False)
     outcome = models.CharField("结果", max_length=12, choices=OUTCOME_CHOICES, default=PENDING)
     satisfaction = models.PositiveSmallIntegerField("满意度（1–5）", null=True, blank=True,
                                                     validators=[MinValueValidator(1), MaxValueValidator(5)])
@@ -136,6 +137,8 @@ class FollowUpVisit(models.Model):
         constraints = [models.CheckConstraint(
             condition=models.Q(satisfaction__isnull=True) | models.Q(satisfaction__gte=1, satisfaction__lte=5),
             name="visit_satisfaction_range")]
+
+    phone = crypto.sealed("phone_cipher", doc="联系电话（可为空）")
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} {self.person}"

@@ -133,11 +133,12 @@ def visits_draw(*, program: Program, purpose: str, start: date, end: date, count
     withdrawn = privacy.privacy_withdrawn(Person.objects.all()).values("pk")
     chosen = list(Person.objects.filter(pk__in=people.exclude(pk__in=visited).exclude(pk__in=withdrawn).values("pk"))
                   .order_by("?")[:count])
-    phones = dict(Resident.objects.filter(person__in=chosen).values_list("person_id", "phone"))
-    buyers = dict(Policy.objects.filter(person__in=chosen, order__resident__isnull=False).values_list(
-        "person_id", "order__resident__phone"))
+    # The person's own account's number, else the buyer's (both encrypted: read through ``phone``).
+    own = {r.person_id: r.phone for r in Resident.objects.filter(person__in=chosen)}
+    buyers = {p.person_id: p.order.resident.phone for p in Policy.objects.filter(
+        person__in=chosen, order__resident__isnull=False).select_related("order__resident")}
     return FollowUpVisit.objects.bulk_create([
-        FollowUpVisit(purpose=purpose, person=p, program=program, phone=phones.get(p.pk) or buyers.get(p.pk, ""))
+        FollowUpVisit(purpose=purpose, person=p, program=program, phone=own.get(p.pk) or buyers.get(p.pk) or "")
         for p in chosen])
 
 

@@ -31,4 +31,4 @@ class CounterEnrollmentAdmin(ViewOnlyAdmin):
     list_display = ["order", "shift", "staff", "id_card_checked", "card_reference", "created_at"]
     list_filter = ["shift__service_point", "staff"]
     search_fields = ["order__number"]
-    exclude = ["consent_scan", "phone"]
+    exclude = ["consent_scan", "phone_cipher"]

@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from enrollment.admin.common import ViewOnlyAdmin, export_actions
+from enrollment.admin.common import MobileSearch, ViewOnlyAdmin, export_actions
 from enrollment.models import (
     Order,
     Payment,
@@ -50,11 +50,11 @@ class PaymentInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ViewOnlyAdmin):
+class OrderAdmin(MobileSearch, ViewOnlyAdmin):
     list_display = ["number", "version", "channel", "organization", "method", "amount", "status", "created_at",
                     "paid_at"]
     list_filter = ["status", "channel", "method", "version", "campaign"]
-    search_fields = ["number", "resident__phone", "policies__person__id_masked", "organization__name"]
+    search_fields = ["number", "policies__person__id_masked", "organization__name"]  # a full mobile: MobileSearch
     readonly_fields = ["bank_transfer"]
     inlines = [PolicyInline, PaymentInline]
     actions = export_actions([

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from enrollment.admin.common import ViewOnlyAdmin
+from enrollment.admin.common import MobileSearch, ViewOnlyAdmin
 from enrollment.models import (
     Consent,
     ConsentText,
@@ -43,9 +43,10 @@ class PersonAdmin(admin.ModelAdmin):
 
 
 @admin.register(Resident)
-class ResidentAdmin(ViewOnlyAdmin):
+class ResidentAdmin(MobileSearch, ViewOnlyAdmin):
     list_display = ["__str__", "person", "bound_at", "created_at"]
-    search_fields = ["phone", "person__name", "person__id_masked"]  # by the full number, shown masked
+    search_fields = ["person__name", "person__id_masked"]  # and by the full number (MobileSearch), shown masked
+    mobile_path = ""
     fields = ["phone_masked", "user", "person", "bound_at", "created_at", "closed_at"]
     readonly_fields = fields
 

@@ -7,8 +7,15 @@ from django.db import models
 from django.utils import timezone
 
 from enrollment.models.persons import Person
+from portal import crypto
 
 # --- Residents and consent ---------------------------------------------------------------------
+
+
+class ResidentQuerySet(models.QuerySet):
+    def by_phone(self, phone: str):
+        """Find by mobile through its blind index (the mobile is stored only encrypted)."""
+        return self.filter(phone_hash=crypto.blind_index(phone))
 
 
 @pghistory.track(pghistory.UpdateEvent("identity", condition=pghistory.AnyChange("person")),
@@ -19,14 +26,20 @@ class Resident(models.Model):
 
     user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="resident",
                                 verbose_name="登录账号")
-    phone = models.CharField("手机号", max_length=11, unique=True, null=True, blank=True,
-                             help_text="注销的账户不再保留手机号。")
+    # The mobile, encrypted; found by its blind index (unique). ``phone`` reads and sets both.
+    phone_cipher = models.TextField("手机号（密文）", null=True, blank=True, editable=False,  # noqa: DJ001 None: closed
+                                    help_text="注销的账户不再保留手机号。")
+    phone_hash = models.CharField("手机号检索码", max_length=64, unique=True, null=True, blank=True, editable=False)
     person = models.OneToOneField(
         Person, on_delete=models.PROTECT, null=True, blank=True, related_name="account", verbose_name="实名"
     )
     bound_at = models.DateTimeField("实名时间", null=True, blank=True)
     created_at = models.DateTimeField("注册时间", auto_now_add=True)
     closed_at = models.DateTimeField("注销时间", null=True, blank=True)
+
+    objects = ResidentQuerySet.as_manager()
+    phone = crypto.sealed("phone_cipher", index="phone_hash", doc="手机号（None：已注销）")
+    PHONE_FIELDS = ["phone_cipher", "phone_hash"]  # for save(update_fields=...) after setting ``phone``
 
     class Meta:
         verbose_name = verbose_name_plural = "居民账户"
@@ -64,22 +77,31 @@ class FamilyMember(models.Model):
         return f"{self.get_relation_display()}：{self.person}"
 
 
-class SmsCode(models.Model):
-    """A one-time sign-in code: only its hash is stored; 5 minutes, 5 tries."""
+class SmsCodeQuerySet(models.QuerySet):
+    def by_phone(self, phone: str):
+        return self.filter(phone_hash=crypto.blind_index(phone))
 
-    phone = models.CharField(max_length=11, db_index=True)
+
+class SmsCode(models.Model):
+    """A one-time sign-in code: only its hash is stored; 5 minutes, 5 tries. The mobile is kept as
+    its blind index (to find the live code) and masked: nothing reads it back."""
+
+    phone_hash = models.CharField("手机号检索码", max_length=64)
+    phone_masked = models.CharField("手机号", max_length=11)
     code_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
 
+    objects = SmsCodeQuerySet.as_manager()
+
     class Meta:
         verbose_name = verbose_name_plural = "短信验证码"
-        indexes = [models.Index(fields=["phone", "-created_at"])]
+        indexes = [models.Index(fields=["phone_hash", "-created_at"], name="smscode_phone_hash_created")]
 
     def __str__(self) -> str:
-        return f"{self.phone[:3]}****{self.phone[-4:]} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+        return f"{self.phone_masked} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
 
 class ConsentText(models.Model):

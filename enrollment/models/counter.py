@@ -12,6 +12,7 @@ from django.utils import timezone
 from enrollment.models.base import MONEY
 from enrollment.models.orders import Order
 from enrollment.models.products import Program
+from portal import crypto
 from portal.storage import private_storage
 
 
@@ -78,7 +79,7 @@ class CounterEnrollment(models.Model):
     shift = models.ForeignKey(CashierShift, on_delete=models.PROTECT, related_name="enrollments", verbose_name="班次")
     staff = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+", verbose_name="经办人")
     id_card_checked = models.BooleanField("已核验居民身份证原件", default=False)
-    phone = models.CharField("联系电话", max_length=20, blank=True)
+    phone_cipher = models.TextField("联系电话（密文）", blank=True, editable=False)
     consent_scan = models.FileField("签字授权书扫描件（加密存储）", upload_to="counter/%Y/%m/", storage=private_storage)
     consent_type = models.CharField("扫描件类型", max_length=40)
     card_reference = models.CharField("刷卡参考号", max_length=40, blank=True)
@@ -88,6 +89,8 @@ class CounterEnrollment(models.Model):
         verbose_name = verbose_name_plural = "柜面代办投保"
         ordering = ["-created_at"]
         constraints = [models.CheckConstraint(condition=Q(id_card_checked=True), name="counter_id_card_checked")]
+
+    phone = crypto.sealed("phone_cipher", doc="联系电话（可为空）")
 
     def __str__(self) -> str:
         return f"柜面投保 {self.order.number}"

@@ -260,7 +260,7 @@ class BeneficiaryRow(models.Model):
     id_cipher = models.TextField("身份证号（密文）", blank=True)
     id_hash = models.CharField("身份证号检索码", max_length=64, blank=True, db_index=True)
     id_masked = models.CharField("身份证号", max_length=40)
-    phone = models.CharField("手机号", max_length=20, blank=True)
+    phone_cipher = models.TextField("手机号（密文）", blank=True)
     status = models.CharField("结果", max_length=10, choices=STATUS_CHOICES)
     code = models.CharField("原因代码", max_length=40, blank=True)
     message = models.CharField("说明", max_length=300, blank=True)
@@ -274,6 +274,8 @@ class BeneficiaryRow(models.Model):
         verbose_name = verbose_name_plural = "名单行"
         ordering = ["list", "row_number"]
         constraints = [models.UniqueConstraint(fields=["list", "row_number"], name="list_row_once")]
+
+    phone = crypto.sealed("phone_cipher", doc="手机号（可为空）")
 
     def __str__(self) -> str:
         return f"{self.list.number} 第{self.row_number}行"

@@ -50,6 +50,6 @@ def test_the_owner_takes_her_id_back_on_a_phone(phone, products):
     phone.get_by_text(re.compile("原绑定该身份证号的账户已解除绑定")).wait_for()
     phone.get_by_text(policy.number, exact=False).wait_for()
     assert fits(phone)
-    assert Resident.objects.get(phone=OWNER_PHONE).person.id_number == SELF_ID
-    assert Resident.objects.get(phone=STRANGER_PHONE).person is None
+    assert Resident.objects.by_phone(OWNER_PHONE).get().person.id_number == SELF_ID
+    assert Resident.objects.by_phone(STRANGER_PHONE).get().person is None
     assert SmsMessage.objects.to(STRANGER_PHONE).filter(template_id=template_id("identity_released")).exists()

@@ -68,7 +68,7 @@ def test_the_right_code_signs_in_and_a_new_account_goes_to_binding(client, djang
         send(client)
     response = sign_in(client, last_code(), next_url="/buy/wuwei-2025/")
     assert response.status_code == 302 and response["Location"] == "/account/bind/?next=/buy/wuwei-2025/"
-    assert Resident.objects.get(phone=PHONE).person is None
+    assert Resident.objects.by_phone(PHONE).get().person is None
     assert "_auth_user_id" in client.session
 
 
@@ -141,7 +141,7 @@ def test_thirty_wrong_codes_from_one_address_lock_it_out():
     phones = [f"1361234{i:04d}" for i in range(6)]
     for phone in phones:
         accounts.code_send(phone=phone, ip="198.51.100.7")
-    codes = {phone: SmsCode.objects.get(phone=phone) for phone in phones}
+    codes = {phone: SmsCode.objects.by_phone(phone).get() for phone in phones}
     for phone in phones:  # five wrong guesses each: 30 failures from one address
         for _ in range(5):
             with pytest.raises(accounts.AccountError) as wrong:

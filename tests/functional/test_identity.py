@@ -174,7 +174,7 @@ def test_a_mobile_in_another_name_cannot_take_over_and_is_offered_an_appeal(regi
     assert "无法通过手机号找回" in page and reverse("enrollment:bind_appeal") in page
     resident.refresh_from_db()
     assert resident.person is None
-    assert Resident.objects.get(phone=STRANGER_PHONE).person.id_number == SELF_ID
+    assert Resident.objects.by_phone(STRANGER_PHONE).get().person.id_number == SELF_ID
 
 
 def test_an_appeal_with_an_id_photo_is_decided_by_customer_service(registry, django_capture_on_commit_callbacks,
