@@ -1,5 +1,5 @@
-"""Staff see residents' sign-in accounts masked: a resident's Django account is named
-``p:<mobile>`` (``enrollment.accounts``), so every place the admin names a user — the user list, a
+"""Staff see residents' sign-in accounts masked: a resident's Django account is named ``p:<the
+mobile's blind index>`` (``enrollment.accounts``), so every place the admin names a user — the user list, a
 user's page, assignee and approver columns, filters, drop-downs, the recent-actions box — shows
 ``居民 138****0001`` instead (``User.__str__`` is :func:`user_str`, set in
 ``portal.apps.PortalConfig.ready``). Staff accounts keep their names. Searching by the full
@@ -31,6 +31,17 @@ class PortalUserAdmin(UserAdmin):
     @admin.display(description="用户名", ordering="username")
     def account(self, obj):
         return user_str(obj)
+
+    def get_search_results(self, request, queryset, search_term):
+        """A full mobile finds the resident's account through its login name, the mobile's blind index."""
+        import re
+
+        from portal import crypto
+
+        term = search_term.strip()
+        if re.fullmatch(r"1[3-9][0-9]{9}", term):
+            return queryset.filter(username=f"{RESIDENT_PREFIX}{crypto.blind_index(term)}"), False
+        return super().get_search_results(request, queryset, search_term)
 
     def _resident(self, obj) -> bool:
         return obj is not None and obj.username.startswith(RESIDENT_PREFIX)

@@ -92,5 +92,7 @@ class AdminSearchMiddleware:
             body = response.content.decode(response.charset or "utf-8")
             for separator in ("?", "&amp;", "&"):
                 body = body.replace(f"{separator}q={encoded}", f"{separator}qt={token}")
+            # The change links keep the list's filters as one encoded parameter (_changelist_filters).
+            body = body.replace(f"q%3D{quote_plus(encoded)}", f"qt%3D{token}")
             response.content = body.encode(response.charset or "utf-8")
         return response

@@ -35,6 +35,11 @@ def unseal(apps, schema_editor):
     apps.get_model("enrollment", "SmsCode").objects.all().delete()  # short-lived; the mobile is not kept
 
 
+def drop_codes(apps, schema_editor):
+    """Going back: the codes' mobiles are not kept, so the codes go (before the column returns)."""
+    apps.get_model("enrollment", "SmsCode").objects.all().delete()
+
+
 class Migration(migrations.Migration):
     dependencies = [("enrollment", "0027_chinese_labels")]
 
@@ -75,4 +80,5 @@ class Migration(migrations.Migration):
         migrations.RemoveField(model_name="smscode", name="phone"),
         migrations.RemoveField(model_name="beneficiaryrow", name="phone"),
         migrations.RemoveField(model_name="counterenrollment", name="phone"),
+        migrations.RunPython(migrations.RunPython.noop, drop_codes),
     ]

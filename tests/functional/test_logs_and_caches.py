@@ -111,3 +111,17 @@ def test_the_admin_search_refuses_a_page_that_is_not_a_changelist(world):  # noq
     client = _staff_client(world.users[routes.SUPERUSER])
     response = client.post("/admin/search/", {"q": "x", "changelist": "https://evil.example/"})
     assert response.status_code == 400
+
+
+def test_the_admin_finds_a_resident_by_the_full_mobile_kept_only_encrypted(world):  # noqa: F811
+    client = _staff_client(world.users[routes.SUPERUSER])
+    for changelist, owner_shown, other_shown in (
+            ("/admin/enrollment/resident/", "张桂兰", "王五"),
+            ("/admin/enrollment/order/", world.order.number, world.child_policy.order.number),
+            ("/admin/auth/user/", "居民 138****0001", "居民 138****0002")):
+        response = client.post("/admin/search/", {"q": world.owner.phone, "changelist": changelist})
+        assert response.status_code == 302 and world.owner.phone not in response["Location"]
+        html = client.get(response["Location"]).content.decode()
+        assert owner_shown in html and other_shown not in html, changelist
+        # The search box echoes it to who typed it; no link does (nor a change link's kept filters).
+        assert f"q={world.owner.phone}" not in html and f"q%3D{world.owner.phone}" not in html
