@@ -198,6 +198,16 @@ def _lines_copy(lines: list[_Line]) -> None:
                             line.explanation, line.reason, line.revision, now))
 
 
+def _stages_copy(stages: list[tuple]) -> None:
+    """Every claim's new progress stages in one COPY, after the claims (their keys are known)."""
+    if not stages:
+        return
+    with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY {ClaimStage._meta.db_table} (claim_id, stage, at, note) FROM STDIN") as copy:
+        for claim, stage, at, note in stages:
+            copy.write_row((claim.pk, stage, at, note))
+
+
 def _years_update(years: list[PolicyYear]) -> None:
     """Every year's new state in one set-based statement (arrays unnested into rows)."""
     if not years:
@@ -265,8 +275,7 @@ def policy_years_recompute(*, policy_ids, reason: str = "") -> int:
                        fresh, lines, changed, notices, stages)
         # New claims are written with their decision in one statement; only earlier claims are updated.
         Claim.objects.bulk_create(fresh, batch_size=1000)
-        ClaimStage.objects.bulk_create([ClaimStage(claim_id=claim.pk, stage=stage, at=at, note=note)
-                                        for claim, stage, at, note in stages], batch_size=2000)
+        _stages_copy(stages)
         Claim.objects.bulk_update(changed, CLAIM_DECISION_FIELDS, batch_size=500)
         _lines_copy(lines)  # after the claims: each line's new claim has its primary key now
         _years_update(years)
