@@ -1,7 +1,7 @@
 """window.settle_p99_ms, window.quote_p99_ms and window.settles_per_s: the hospital-window calls over
 real HTTP against gunicorn (as README's production section starts it: 2 × cores + 1 sync workers),
 20 concurrent callers, with 10,000 policy years of 20 settlements each already in the database
-(received through the intake service and computed by the recompute task, claims and lines written).
+(the state the intake service and the recompute task leave, written set-based: see ``seed``).
 
 Each call is signed (HMAC, timestamp, a fresh nonce kept in Redis) like the platform's. The quote
 phase asks for the payout of a new discharge of a random policy year; the settle phase settles a
