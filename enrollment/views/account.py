@@ -19,7 +19,8 @@ from enrollment import accounts, identity
 
 def _next(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, {request.get_host()},
+                                                                  require_https=request.is_secure()):
         return target
     return ""
 

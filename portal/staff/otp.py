@@ -71,8 +71,10 @@ class StaffAdminSite(admin.AdminSite):
 
 
 def _safe_next(request, default: str) -> str:
+    """``next`` when it is a path on this site, else ``default``. A bare word is no path: given to
+    ``redirect`` it would be looked up as a view name (a 500 for ``next=abc``)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                                   require_https=request.is_secure()):
         return target
     return default
