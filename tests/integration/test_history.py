@@ -29,3 +29,13 @@ def test_a_purchase_leaves_the_history_of_its_order_policy_and_payment(products)
     assert Order.PENDING in [e.status for e in history(Order, order.pk)]
     assert [e.status for e in history(Order, order.pk)][-1] == Order.PAID
     assert [e.status for e in history(Payment, payment.pk)][-1] == Payment.SUCCEEDED
+
+
+def test_every_connection_takes_the_history_triggers_cheap_path():
+    """The history triggers' ``pgtrigger.ignore`` read finds a value (an empty list), so it does not
+    raise and recover on every tracked row (portal/apps.py)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('pgtrigger.ignore', true)")
+        assert cursor.fetchone()[0] == "{}"
