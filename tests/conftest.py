@@ -81,7 +81,7 @@ def simulators(request, simulator_server):
 
 
 @pytest.fixture
-def worker(tmp_path):
+def worker(tmp_path, simulator_server):
     """Start real worker processes on the test database and the suite's Redis database. Their
     log is printed after the test (pytest shows it when the test fails)."""
     processes = []
@@ -110,6 +110,7 @@ def worker(tmp_path):
             process.wait(20)
         except subprocess.TimeoutExpired:
             process.kill()
+    simulator_server.quiesce()  # what the workers left queued never meets the flush of this test's data
     if log.exists():
         print(log.read_text(errors="replace")[-4000:])
 

@@ -8,8 +8,10 @@ serving the project (``settings.SIMULATOR_BASE_URL`` points at its ``/sim``).
 
 The server uses the **current test's database connection** (shared with the server thread for
 the test's duration), so a simulator reads what the test wrote and its own writes are rolled
-back with the test, exactly like the code under test. One request at a time: the connection is
-never used by two threads at once. Worker processes started by a test inherit the URL through the
+back with the test, exactly like the code under test. One request at a time, each whole inside a
+lock. Worker processes' requests can still be queued when their test ends: the ``worker`` fixture
+calls ``quiesce()`` after stopping them, so none reaches the connection while the test's data is
+flushed. Worker processes started by a test inherit the URL through the
 ``SIMULATOR_BASE_URL`` environment variable; they run in tests that commit their data
 (``transactional_db``).
 """
@@ -34,39 +36,35 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
-class _Closing:
-    """The response's iterable; its close() ends the request without closing the shared connection."""
-
-    def __init__(self, response):
-        self.response = response
-
-    def __iter__(self):
-        return iter(self.response)
-
-    def close(self):
-        request_finished.disconnect(close_old_connections)
-        try:
-            self.response.close()
-        finally:
-            request_finished.connect(close_old_connections)
-
-
 class _SharedConnectionHandler(WSGIHandler):
     """Django's WSGI handler that first takes over the test thread's connection and, like the test
     client's handler, never closes it at a request's start or end (it is inside the test's
     transaction)."""
 
     shared = None
+    closed = False  # after quiesce(): answer 503 without touching the database
+
+    def __init__(self):
+        super().__init__()
+        self.busy = threading.Lock()  # held for a whole request, so quiesce() waits for the one in flight
 
     def __call__(self, environ, start_response):
-        if self.shared is not None:
-            connections[DEFAULT_DB_ALIAS] = self.shared
-        request_started.disconnect(close_old_connections)
-        try:
-            response = super().__call__(environ, start_response)
-        finally:
-            request_started.connect(close_old_connections)
-        return _Closing(response)
+        with self.busy:
+            if self.closed:
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8")])
+                return [b"the test that sent this request has ended"]
+            if self.shared is not None:
+                connections[DEFAULT_DB_ALIAS] = self.shared
+            request_started.disconnect(close_old_connections)
+            request_finished.disconnect(close_old_connections)
+            try:
+                response = super().__call__(environ, start_response)
+                body = b"".join(response)  # the response is read and closed inside the lock
+                response.close()
+            finally:
+                request_started.connect(close_old_connections)
+                request_finished.connect(close_old_connections)
+        return [body]
 
 
 class LoopbackServer:
@@ -82,6 +80,14 @@ class LoopbackServer:
     def share(self, connection) -> None:
         connection.inc_thread_sharing()
         self.handler.shared = connection
+        self.handler.closed = False
+
+    def quiesce(self) -> None:
+        """Wait for the request in flight, then answer every later one 503 until the next test
+        shares its connection: requests that worker processes left queued (their callers gave up
+        or were stopped) must not use the test's connection while the test's data is flushed."""
+        with self.handler.busy:
+            self.handler.closed = True
 
     def unshare(self) -> None:
         if self.handler.shared is not None:
