@@ -59,9 +59,10 @@ def build() -> int:
         cursor.execute(f"""
             INSERT INTO enrollment_policy (number, channel, relation, premium, coverage_start, coverage_end, status,
                 created_at, activated_at, order_id, person_id, plan_id, version_id, consecutive_years,
-                medical_assistance)
+                medical_assistance, insured_region)
             SELECT 'B' || p.id, ({channels})[1 + p.id %% 6], 'self', 69.00, %s, %s, 'active', now(),
-                   TIMESTAMPTZ '2025-06-01 10:00+08' + ((p.id %% 30) || ' days')::interval, %s, p.id, %s, %s, 0, false
+                   TIMESTAMPTZ '2025-06-01 10:00+08' + ((p.id %% 30) || ' days')::interval, %s, p.id, %s, %s, 0, false,
+                   p.region_code
             FROM enrollment_person p WHERE p.id_cipher = 'bench'""",
                        [version.coverage_start, version.coverage_end, order.pk, plan.pk, version.pk])
         cursor.execute("""
