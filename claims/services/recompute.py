@@ -185,27 +185,30 @@ LINE_COLUMNS = ("claim_id", "responsibility", "kind", "covered", "deductible", "
                 "revision", "created_at")
 
 
-def _lines_copy(lines: list[_Line]) -> None:
-    """Every new claim line in one COPY (the history trigger records each, as for an INSERT; the
-    history context was set by the claims' statements earlier in this transaction)."""
-    if not lines:
+def _copy(model, columns, rows) -> None:
+    """``rows`` into ``model``'s table in one COPY (history triggers record each row as for an
+    INSERT; the history context was set by the claims' statements earlier in this transaction)."""
+    rows = list(rows)
+    if not rows:
         return
-    now = timezone.now()
     with connection.cursor() as cursor, cursor.cursor.copy(
-            f"COPY {ClaimLine._meta.db_table} ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
-        for line in lines:
-            copy.write_row((line.claim.pk, line.responsibility, line.kind, line.covered, line.deductible, line.payout,
-                            line.explanation, line.reason, line.revision, now))
+            f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _lines_copy(lines: list[_Line]) -> None:
+    """Every new claim line in one COPY, after the claims (their keys are known)."""
+    now = timezone.now()
+    _copy(ClaimLine, LINE_COLUMNS, ((line.claim.pk, line.responsibility, line.kind, line.covered, line.deductible,
+                                     line.payout, line.explanation, line.reason, line.revision, now)
+                                    for line in lines))
 
 
 def _stages_copy(stages: list[tuple]) -> None:
     """Every claim's new progress stages in one COPY, after the claims (their keys are known)."""
-    if not stages:
-        return
-    with connection.cursor() as cursor, cursor.cursor.copy(
-            f"COPY {ClaimStage._meta.db_table} (claim_id, stage, at, note) FROM STDIN") as copy:
-        for claim, stage, at, note in stages:
-            copy.write_row((claim.pk, stage, at, note))
+    _copy(ClaimStage, ("claim_id", "stage", "at", "note"),
+          ((claim.pk, stage, at, note) for claim, stage, at, note in stages))
 
 
 def _years_update(years: list[PolicyYear]) -> None:
