@@ -86,6 +86,7 @@ def seed(count: int) -> dict:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import User
     from django.contrib.sessions.backends.cached_db import SessionStore
+    from django_otp import DEVICE_ID_SESSION_KEY
 
     from enrollment import organizations
     from enrollment import services as enrollment_services
@@ -93,7 +94,7 @@ def seed(count: int) -> dict:
     from enrollment.models import Person, Resident
     from portal import crypto
     from portal.simulators.models import RosterEntry
-    from tests.factories import staff_user
+    from tests.factories import staff_user, totp_device
 
     enrollment_services.products_load()
     today = date.today()
@@ -135,6 +136,7 @@ def seed(count: int) -> dict:
     bureau_user = User.objects.get(username="bureau")
     bureau[SESSION_KEY], bureau[BACKEND_SESSION_KEY] = str(bureau_user.pk), "django.contrib.auth.backends.ModelBackend"
     bureau[HASH_SESSION_KEY] = bureau_user.get_session_auth_hash()
+    bureau[DEVICE_ID_SESSION_KEY] = totp_device(bureau_user).persistent_id  # past the second factor
     bureau.create()
 
     dashboard_version = None
