@@ -57,13 +57,10 @@ def _chosen(request) -> ProductVersion:
 @dashboard_viewer
 def dashboard(request):
     version, versions = _chosen(request)
-    per_version, per_cycle = selectors.money(version.program)
     context = {
-        "version": version, "versions": versions, "enrollment": selectors.enrollment(version),
-        "money": per_version, "cycles": per_cycle, "pools": selectors.pools(version.program),
-        "shares": selectors.coinsurer_shares(version.program, per_version),
-        "service": selectors.service(timezone.now()), "tables": selectors.TABLES,
-        "turnaround": selectors.turnaround(version.program),
+        "version": version, "versions": versions, **selectors.dashboard_figures(version),
+        "pools": selectors.pools(version.program), "service": selectors.service(timezone.now()),
+        "tables": selectors.TABLES,
     }
     template = "supervision/dashboard.html#figures" if request.htmx else "supervision/dashboard.html"
     return render(request, template, context)
