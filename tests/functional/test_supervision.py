@@ -67,6 +67,19 @@ def test_the_filter_swaps_only_the_figures(client, figures):
     assert "威你保" in text and 'data-figure="total">&lt;5<' in text
 
 
+def test_the_screen_states_when_its_figures_were_computed_and_the_exports_are_current(client, figures):
+    login_as(client, staff_user("bureau", "医保局监管"))
+    page = client.get(reverse("supervision:dashboard"), {"version": figures.pk}).content.decode()
+    assert "数据更新于" in page and 'data-figure="total">&lt;5<' in page
+    for n in range(3, 7):
+        sold_policy("wuwei-2025", f"参保人{n}", make_id(f"62060219800101{n:02d}1"), number=f"W{n}")
+    # Within the minute the screen shows the figures it stated the time of; the export is computed now.
+    page = client.get(reverse("supervision:dashboard"), {"version": figures.pk}).content.decode()
+    assert 'data-figure="total">&lt;5<' in page
+    csv = client.get(reverse("supervision:export", args=["districts", "csv"]), {"version": figures.pk})
+    assert csv.content.decode("utf-8-sig").splitlines()[1] == "'=凉州区,6,20,30.00%"
+
+
 def test_exports_suppress_small_cells_and_escape_formulas(client, figures):
     login_as(client, staff_user("bureau", "医保局监管"))
     csv = client.get(reverse("supervision:export", args=["districts", "csv"]), {"version": figures.pk})
