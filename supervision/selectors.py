@@ -473,7 +473,7 @@ def dashboard_figures(version: ProductVersion) -> dict:
     from django.core.cache import cache
     from django.utils import timezone
 
-    key = f"supervision:figures:{version.pk}"
+    key = _figures_key(version.pk)
     figures = cache.get(key)
     if figures is None:
         per_version, per_cycle = money(version.program)
@@ -482,6 +482,18 @@ def dashboard_figures(version: ProductVersion) -> dict:
                    "turnaround": turnaround(version.program), "computed_at": timezone.now()}
         cache.set(key, figures, FIGURES_SECONDS)
     return figures
+
+
+def _figures_key(version_id: int) -> str:
+    return f"supervision:figures:{version_id}"
+
+
+def figures_forget(program: Program) -> None:
+    """Staff changed what the figures are computed against (the district populations): the next
+    page computes them again."""
+    from django.core.cache import cache
+
+    cache.delete_many([_figures_key(pk) for pk in program.versions.values_list("pk", flat=True)])
 
 
 # --- Exports ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from enrollment import privacy
 from enrollment.models import Organization, Person, Policy, Program, Resident
 from enrollment.selectors import member_organizations, resident_policies
 from portal import sms, storage, tabular
+from supervision import selectors
 from supervision.models import DistrictPopulation, FollowUpVisit, Ticket, TicketMessage
 from supervision.selectors import resident_tickets
 
@@ -181,4 +182,5 @@ def populations_import(*, program: Program, year: int, filename: str, data: byte
             DistrictPopulation.objects.bulk_create(items)
     except IntegrityError:
         raise Refused("file", "duplicate_district", "文件中有重复的行政区划码。") from None
+    selectors.figures_forget(program)
     return len(items)

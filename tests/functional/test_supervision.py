@@ -174,7 +174,10 @@ def test_customer_service_draws_and_records_visits(client, figures):
 
 def test_staff_import_district_populations(client, figures):
     login_as(client, staff_user("admin", superuser=True))
+    assert "基本医保参保人数 20 " in client.get(reverse("supervision:dashboard"), {"version": figures.pk}).content.decode()
     data = "行政区划码,区县,基本医保参保人数\n620602,凉州区,1000\n620621,民勤县,200\n".encode("gbk")
     client.post(reverse("admin:supervision_districtpopulation_import"), {
         "program": figures.program.pk, "year": "2025", "file": SimpleUploadedFile("人口.csv", data)})
     assert sorted(DistrictPopulation.objects.values_list("name", "eligible")) == [("凉州区", 1000), ("民勤县", 200)]
+    # The dashboard counts against the imported populations at once, not a minute later.
+    assert "基本医保参保人数 1200 " in client.get(reverse("supervision:dashboard"), {"version": figures.pk}).content.decode()
