@@ -187,7 +187,7 @@ LINE_COLUMNS = ("claim_id", "responsibility", "kind", "covered", "deductible", "
 
 def _copy(model, columns, rows) -> None:
     """``rows`` into ``model``'s table in one COPY (history triggers record each row as for an
-    INSERT; the history context was set by the claims' statements earlier in this transaction)."""
+    INSERT; the history context was set by the year rows' INSERT earlier in this transaction)."""
     rows = list(rows)
     if not rows:
         return
@@ -195,6 +195,28 @@ def _copy(model, columns, rows) -> None:
             f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+CLAIM_COLUMNS = [field for field in Claim._meta.concrete_fields]
+
+
+def _claims_copy(claims: list[Claim]) -> None:
+    """New claims, with their decision, in one COPY: their keys are taken from the table's sequence
+    first (one statement), so lines and stages can refer to them. The COPY follows the year rows'
+    INSERT earlier in the transaction, which set the history context the triggers record."""
+    if not claims:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [Claim._meta.db_table, len(claims)])
+        keys = [row[0] for row in cursor.fetchall()]
+    now = timezone.now()
+    for claim, key in zip(claims, keys):
+        claim.pk = key
+        claim.created_at = claim.created_at or now
+        claim._state.adding, claim._state.db = False, connection.alias
+    _copy(Claim, [field.column for field in CLAIM_COLUMNS],
+          ([getattr(claim, field.attname) for field in CLAIM_COLUMNS] for claim in claims))
 
 
 def _lines_copy(lines: list[_Line]) -> None:
@@ -212,24 +234,25 @@ def _stages_copy(stages: list[tuple]) -> None:
 
 
 def _years_update(years: list[PolicyYear]) -> None:
-    """Every year's new state in one set-based statement (arrays unnested into rows)."""
+    """Every year's new state in one set-based statement: the rows travel as one JSON parameter
+    (quoting one string is cheap; quoting seven arrays client-side cost more than the UPDATE)."""
     if not years:
         return
+    rows = [{"id": y.pk, "deductible_used": y.deductible_used, "band_position": str(y.band_position),
+             "cumulative": y.cumulative, "paid": y.paid, "revision": y.revision,
+             "computed_at": y.computed_at.isoformat() if y.computed_at else None} for y in years]
     with connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE claims_policyyear y
-               SET deductible_used = v.deductible_used::jsonb, band_position = v.band_position,
-                   cumulative = v.cumulative::jsonb, paid = v.paid::jsonb, revision = v.revision,
-                   computed_at = v.computed_at
-              FROM unnest(%s::bigint[], %s::text[], %s::numeric[], %s::text[], %s::text[], %s::integer[],
-                          %s::timestamptz[])
-                   AS v(id, deductible_used, band_position, cumulative, paid, revision, computed_at)
+               SET deductible_used = v.deductible_used, band_position = v.band_position,
+                   cumulative = v.cumulative, paid = v.paid, revision = v.revision, computed_at = v.computed_at
+              FROM jsonb_to_recordset(%s::jsonb)
+                   AS v(id bigint, deductible_used jsonb, band_position numeric, cumulative jsonb, paid jsonb,
+                        revision integer, computed_at timestamptz)
              WHERE y.id = v.id
             """,
-            [[y.pk for y in years], [json.dumps(y.deductible_used) for y in years],
-             [y.band_position for y in years], [json.dumps(y.cumulative) for y in years],
-             [json.dumps(y.paid) for y in years], [y.revision for y in years], [y.computed_at for y in years]],
+            [json.dumps(rows)],
         )
 
 
@@ -276,8 +299,8 @@ def policy_years_recompute(*, policy_ids, reason: str = "") -> int:
         for year in years:
             _recompute(year, policies[year.policy_id], by_policy[year.policy_id], claims, recorded, reason,
                        fresh, lines, changed, notices, stages)
-        # New claims are written with their decision in one statement; only earlier claims are updated.
-        Claim.objects.bulk_create(fresh, batch_size=1000)
+        # New claims are written with their decision by COPY; only earlier claims are updated.
+        _claims_copy(fresh)
         _stages_copy(stages)
         Claim.objects.bulk_update(changed, CLAIM_DECISION_FIELDS, batch_size=500)
         _lines_copy(lines)  # after the claims: each line's new claim has its primary key now
@@ -298,7 +321,8 @@ def _recompute(year, policy, settlements, claims, recorded, reason, fresh, lines
     was recorded (appended to ``fresh``, ``lines``, ``changed``, ``notices``, and the progress
     ``stages`` each claim went through: (claim, stage, at, note))."""
     stages = [] if stages is None else stages
-    new_claims = {s.pk: Claim(settlement=s, policy=policy) for s in settlements if s.pk not in claims}
+    # Keys only: the loop below puts the settlement and policy instances on every claim.
+    new_claims = {s.pk: Claim(settlement_id=s.pk, policy_id=policy.pk) for s in settlements if s.pk not in claims}
     claims.update(new_claims)
     fresh += new_claims.values()
     # A reversed settlement, or one a reviewer rejected, no longer uses the year's deductible or limits.
