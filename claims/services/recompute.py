@@ -211,7 +211,7 @@ def _claims_copy(claims: list[Claim]) -> None:
                        [Claim._meta.db_table, len(claims)])
         keys = [row[0] for row in cursor.fetchall()]
     now = timezone.now()
-    for claim, key in zip(claims, keys):
+    for claim, key in zip(claims, keys, strict=True):
         claim.pk = key
         claim.created_at = claim.created_at or now
         claim._state.adding, claim._state.db = False, connection.alias
