@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -159,7 +160,9 @@ FLAG_LABELS = {
 }
 
 
-@pghistory.track()
+# Statement-level history triggers on the tables the recompute writes in bulk: one trigger call
+# (and one history context lookup) per statement, the same event rows.
+@pghistory.track(level=pgtrigger.Statement)
 class Claim(models.Model):
     """One settlement's adjudication and its review.
 
@@ -268,7 +271,7 @@ class Claim(models.Model):
         pass
 
 
-@pghistory.track(pghistory.InsertEvent())
+@pghistory.track(pghistory.InsertEvent(), level=pgtrigger.Statement)
 class ClaimLine(models.Model):
     """A payout on one responsibility: the first computation, then only differences."""
 
