@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from enrollment import cover, midyear, selectors, validation
+from enrollment import cover, idnumber, midyear, selectors, validation
 from enrollment.models import (
     Channel,
     CoInsurer,
@@ -47,16 +47,29 @@ PRODUCTS_FILE = Path(__file__).resolve().parent / "data" / "products.json"
 # --- Persons ---------------------------------------------------------------------------------
 
 
-def persons_get_or_create(*, people: list[tuple[str, str]]) -> dict[str, Person]:
+def persons_get_or_create(*, people: list[tuple[str, str]], known: tuple[Person, ...] = ()) -> dict[str, Person]:
     """``person_get_or_create`` for many (name, ID number) pairs in a constant number of queries;
-    keyed by normalised ID number."""
+    keyed by normalised ID number. ``known``: persons already read (the buyer's own), taken as
+    they are; nothing is asked when every pair is one of them."""
+    on_hand = {p.id_hash: p for p in known}
     wanted: dict[str, Person] = {}
+    ready: dict[str, Person] = {}
     for name, id_number in people:
+        parsed = idnumber.parse(id_number)  # raises IdNumberError
+        if parsed.number in wanted or parsed.number in ready:
+            continue
+        person = on_hand.get(crypto.blind_index(parsed.number))
+        if person is not None:
+            ready[parsed.number] = person
+            continue
         person = Person(name=name.strip())
-        parsed = person.set_id_number(id_number)  # raises IdNumberError
-        wanted.setdefault(parsed.number, person)
+        person.set_id_number(parsed.number)
+        wanted[parsed.number] = person
+    if not wanted:
+        return ready
     by_hash = {p.id_hash: number for number, p in wanted.items()}
     found = {by_hash[p.id_hash]: p for p in Person.objects.filter(id_hash__in=list(by_hash))}
+    found.update(ready)
     missing = [p for number, p in wanted.items() if number not in found]
     if missing:
         Person.objects.bulk_create(missing, ignore_conflicts=True)  # the blind index is unique: races end in one row
@@ -341,7 +354,8 @@ def _order_write(*, resident, plan, people, checks, ip_address) -> Order:
         amount=sum((c.price for c in checks), Decimal("0.00")),
         expires_at=timezone.now() + timedelta(minutes=settings.ORDER_TTL_MINUTES),
     )
-    persons = persons_get_or_create(people=[(p.name, c.id_number) for p, c in zip(people, checks, strict=True)])
+    persons = persons_get_or_create(people=[(p.name, c.id_number) for p, c in zip(people, checks, strict=True)],
+                                    known=(resident.person,) if resident.person_id else ())
     chosen = [persons[c.id_number] for c in checks]
     years = selectors.prior_consecutive_years_many(person_ids=[p.pk for p in chosen], version=version)
     prefix = version.program.code[:2].upper()

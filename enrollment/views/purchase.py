@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from enrollment import midyear, selectors, services
-from enrollment.models import ConsentText, Order, Plan, Policy, Relation, RenewalAuthorization
+from enrollment.models import ConsentText, Order, Plan, Policy, Relation, RenewalAuthorization, Resident
 from enrollment.selectors import PersonInput
 from enrollment.views.csp import payment_forms
 from portal.shortcuts import get_object_or_404
@@ -33,7 +33,7 @@ def resident_required(view):
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        resident = getattr(request.user, "resident", None)
+        resident = _resident_of(request.user)
         if resident is None:
             raise Http404
         if resident.person_id is None:
@@ -42,6 +42,19 @@ def resident_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _resident_of(user):
+    """The account's resident with the person he is bound to, in one query (and kept on the user
+    as ``user.resident`` would be)."""
+    rel = Resident._meta.get_field("user").remote_field
+    if rel.is_cached(user):
+        return rel.get_cached_value(user)
+    resident = Resident.objects.select_related("person").filter(user_id=user.pk).first()
+    rel.set_cached_value(user, resident)
+    if resident is not None:
+        rel.remote_field.set_cached_value(resident, getattr(user, "_wrapped", user))
+    return resident
 
 
 def _plan(slug: str, code: str, *, config: bool = False) -> Plan:
