@@ -3,8 +3,10 @@
 - import.upload_ms: the upload request itself (a 50,000-row CSV through the organization's page:
   the file read and checked whole, stored, the validation task enqueued on commit).
 - import.rows_per_s: the same list validated and stored by the worker's task body (ID check
-  digits, names, duplicates, already covered, registry look-ups batched through the simulator
-  adapter, rows written by COPY), divided into rows per second.
+  digits, names, duplicates, already covered, registry look-ups batched in the 医疗保障信息平台's
+  signed envelope, rows written by COPY), divided into rows per second. The registry's counterpart
+  is its simulator under a gunicorn of its own (another server, as the real platform is), on the
+  same database.
 
 Runs in a throwaway database on the configured server (like the test suite) and its own Redis
 database (14); prints one JSON line per figure.
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -69,6 +73,35 @@ def build():
     return version, manager, organization, body.encode()
 
 
+def counterpart(database: str) -> subprocess.Popen:
+    """The simulators under their own gunicorn (the registry's counterpart); SIMULATOR_BASE_URL
+    points the adapters at it."""
+    import requests
+    from django.conf import settings
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PORTAL_DATABASE_NAME": database, "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    env.pop("PORTAL_ENV", None)
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "portal.wsgi", "--workers", "2",
+                                "--bind", f"127.0.0.1:{port}", "--no-control-socket"],
+                               cwd=Path(__file__).resolve().parent.parent, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/health/live/", timeout=10).status_code == 200:
+                break
+        except requests.RequestException:
+            time.sleep(0.3)
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise SystemExit("the counterpart's gunicorn did not start")
+    settings.SIMULATOR_BASE_URL = f"http://127.0.0.1:{port}/sim"
+    return process
+
+
 def main() -> None:
     from django.core.cache import cache
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -79,10 +112,12 @@ def main() -> None:
     from enrollment.models import BeneficiaryList
 
     name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    server = None
     try:
         cache.clear()
         enrollment_services.products_load()
         version, manager, organization, data = build()
+        server = counterpart(name)
         client = Client()
         client.force_login(manager.user)
         plan = version.plans.get(code="basic")
@@ -96,9 +131,14 @@ def main() -> None:
         started = time.perf_counter()
         lists.list_validate(list_id=beneficiaries.pk)
         rate = ROWS / (time.perf_counter() - started)
-        assert beneficiaries.rows.filter(status="valid").count() > ROWS * 0.9
+        beneficiaries.refresh_from_db()
+        valid = beneficiaries.rows.filter(status="valid").count()
+        assert beneficiaries.status == BeneficiaryList.VALIDATED and valid > ROWS * 0.9, (beneficiaries.status, valid)
         print(json.dumps({"name": "import.rows_per_s", "value": round(rate), "unit": "rows/s", "rows": ROWS}))
     finally:
+        if server is not None:
+            server.terminate()
+            server.wait(30)
         cache.clear()
         connection.creation.destroy_test_db(name, verbosity=0)
 

@@ -99,13 +99,13 @@ def lookup(id_number: str, name: str) -> RegistryAnswer:
 
 def lookup_many(people: list[tuple[str, str]]) -> dict[str, RegistryAnswer]:
     """Answers keyed by normalised ID number; one platform request per 500 people."""
-    normalised = [(idnumber.normalize(number), name) for number, name in people]
+    parsed = [(idnumber.parse(number), name) for number, name in people]  # once per person
     answers: dict[str, RegistryAnswer] = {}
-    for start in range(0, len(normalised), BATCH_SIZE):
-        batch = normalised[start : start + BATCH_SIZE]
-        names = dict(batch)
+    for start in range(0, len(parsed), BATCH_SIZE):
+        batch = parsed[start : start + BATCH_SIZE]
+        names = {number.number: name for number, name in batch}
         try:
-            found = persons.query([(number, idnumber.cert_type(number), name) for number, name in batch])
+            found = persons.query([(number.number, number.cert_type, name) for number, name in batch])
         except (envelope.Unavailable, envelope.PlatformError) as exc:
             logger.warning("registry unavailable for a batch of %d: %s", len(batch), exc)
             raise RegistryUnavailable(type(exc).__name__) from exc
