@@ -1,4 +1,5 @@
-"""dashboard.p95_ms: the bureau's dashboard with 200,000 policies and 50,000 claims on PostgreSQL.
+"""dashboard.p95_ms: the bureau's dashboard with 200,000 policies and 50,000 claims on PostgreSQL, as
+served (its figures cached a minute), and dashboard.computed_p95_ms: the same page computing them.
 
 The data is inserted with INSERT ... SELECT generate_series (seconds, not minutes); the page is
 then requested 20 times through Django's test client as a bureau viewer (the first, warming the
@@ -92,6 +93,8 @@ def main() -> None:
     from django.test import Client
 
     from enrollment import services as enrollment_services
+    from enrollment.models import ProductVersion
+    from supervision import selectors
     from tests.factories import login_as, staff_user
 
     name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
@@ -101,17 +104,22 @@ def main() -> None:
         version_id = build()
         client = Client()
         login_as(client, staff_user("bureau", "医保局监管"))  # signed in, past the second factor
-        timings = []
-        for n in range(REQUESTS + 1):
-            started = time.perf_counter()
-            response = client.get("/supervision/", {"version": version_id})
-            elapsed = (time.perf_counter() - started) * 1000
-            assert response.status_code == 200, response.status_code
-            if n:
-                timings.append(elapsed)
-        p95 = statistics.quantiles(timings, n=20)[-1]
-        print(json.dumps({"name": "dashboard.p95_ms", "value": round(p95), "unit": "ms", "policies": POLICIES,
-                          "claims": CLAIMS, "requests": REQUESTS}))
+        version = ProductVersion.objects.select_related("program").get(pk=version_id)
+        for name, computed in (("dashboard.p95_ms", False), ("dashboard.computed_p95_ms", True)):
+            timings = []
+            for n in range(REQUESTS + 1):
+                if computed:  # the figures computed by this request, not read from the minute's cache
+                    selectors.figures_forget(version.program)
+                started = time.perf_counter()
+                response = client.get("/supervision/", {"version": version_id})
+                elapsed = (time.perf_counter() - started) * 1000
+                assert response.status_code == 200, response.status_code
+                if n:
+                    timings.append(elapsed)
+            p95 = statistics.quantiles(timings, n=20)[-1]
+            print(json.dumps({"name": name, "value": round(p95), "unit": "ms", "policies": POLICIES,
+                              "claims": CLAIMS, "requests": REQUESTS,
+                              "figures": "computed each request" if computed else "as served (cached a minute)"}))
     finally:
         cache.clear()
         connection.creation.destroy_test_db(name, verbosity=0)

@@ -10,7 +10,8 @@ Figures (one JSON line each):
   and confirmed, over the p95 without;
 - lists.page_ms_50k: the list page of that 50,000-row list (median of 10, p95 beside it);
 - dashboard.p95_ms: the bureau's dashboard with 200,000 policies (bench/dashboard.py's data) while
-  the purchase load runs;
+  the purchase load runs, as served (its figures cached a minute); dashboard.computed_p95_ms: the
+  same page computing its figures each request;
 - race.live_policies_for_one_person (a check, must be 1): 50 residents buy for one person at once.
 
 How it runs: a throwaway database on the configured PostgreSQL (the embedded one when no
@@ -388,17 +389,31 @@ def main() -> None:
         buyer = threading.Thread(target=lambda: drive(more, stop=done))
         buyer.start()
         bureau = _session(data["bureau"])
-        timings = []
-        for n in range(21):
-            started = time.perf_counter()
-            response = bureau.get(f"{url}/supervision/", params={"version": data["dashboard_version"]}, timeout=60)
-            assert response.status_code == 200, response.status_code
-            if n:
-                timings.append((time.perf_counter() - started) * 1000)
+        from enrollment.models import ProductVersion
+        from supervision import selectors
+
+        program = ProductVersion.objects.select_related("program").get(pk=data["dashboard_version"]).program
+        figures = {}
+        for name, computed in (("dashboard.p95_ms", False), ("dashboard.computed_p95_ms", True)):
+            timings = []
+            for n in range(21):
+                if computed:  # the figures computed by this request, not read from the minute's cache
+                    selectors.figures_forget(program)
+                started = time.perf_counter()
+                response = bureau.get(f"{url}/supervision/", params={"version": data["dashboard_version"]},
+                                      timeout=60)
+                assert response.status_code == 200, response.status_code
+                if n:
+                    timings.append((time.perf_counter() - started) * 1000)
+            figures[name] = (_p95(timings), computed)
+        connection.close()
         done.set()
         buyer.join()
-        print(json.dumps({"name": "dashboard.p95_ms", "value": round(_p95(timings)), "unit": "ms",
-                          "policies": 200_000, "requests": 20, "under": "purchase load"}), flush=True)
+        for name, (p95, computed) in figures.items():
+            print(json.dumps({"name": name, "value": round(p95), "unit": "ms", "policies": 200_000, "requests": 20,
+                              "under": "purchase load",
+                              "figures": "computed each request" if computed else "as served (cached a minute)"}),
+                  flush=True)
     finally:
         if servers is not None:
             servers.stop()
