@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -42,46 +41,10 @@ def published_versions() -> QuerySet[ProductVersion]:
     )
 
 
-# Plans of published versions as first read, with their version and price bands, per process:
-# (database, version slug, plan code) -> Plan. A published version and everything under it is
-# frozen (PostgreSQL triggers), so this read never goes stale; see plan_for_sale.
-_PUBLISHED_PLANS: dict[tuple[str, str, str], Plan] = {}
-
-
 def plan_for_sale(*, product: str, plan: str) -> Plan:
-    """The plan ``plan`` of version ``product`` with what buying reads: version, program, price bands.
-
-    A published version's plan is read once per process; later calls read only its program (not
-    frozen: staff edit it), in one query that also confirms the kept version is still this
-    database's (same id, slug and publication time, still published), and take the rest as kept."""
-    from django.db import connection
-
-    from enrollment.models import Program
-
-    key = (connection.settings_dict["NAME"], product, plan)
-    kept = _PUBLISHED_PLANS.get(key)
-    if kept is not None:
-        version = kept.version
-        program = Program.objects.filter(
-            pk=version.program_id, versions__pk=version.pk, versions__slug=product,
-            versions__status=ProductVersion.PUBLISHED, versions__published_at=version.published_at,
-            versions__plans__pk=kept.pk, versions__plans__code=plan,
-        ).first()
-        if program is not None:
-            found, version = copy.copy(kept), copy.copy(version)
-            version.program = program
-            found.version = version
-            return found
-        _PUBLISHED_PLANS.pop(key, None)
-    found = Plan.objects.select_related("version__program").prefetch_related("price_bands").get(
+    """The plan ``plan`` of version ``product`` with what buying reads: version, program, price bands."""
+    return Plan.objects.select_related("version__program").prefetch_related("price_bands").get(
         version__slug=product, code=plan)
-    if found.version.is_published and found.version.published_at is not None:
-        _PUBLISHED_PLANS[key] = found
-        if len(_PUBLISHED_PLANS) > 256:
-            _PUBLISHED_PLANS.pop(next(iter(_PUBLISHED_PLANS)))
-        found, version = copy.copy(found), copy.copy(found.version)
-        found.version = version
-    return found
 
 
 def plan_with_config(*, product: str, plan: str) -> Plan:
