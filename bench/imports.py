@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import django  # noqa: E402
 
 django.setup()
 
+import servers  # noqa: E402  (bench/servers.py)
 from django.db import connection  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_LIST_ROWS", "50000"))
@@ -76,28 +76,17 @@ def build():
 def counterpart(database: str) -> subprocess.Popen:
     """The simulators under their own gunicorn (the registry's counterpart); SIMULATOR_BASE_URL
     points the adapters at it."""
-    import requests
     from django.conf import settings
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "PORTAL_DATABASE_NAME": database, "DEBUG": "0", "LOG_LEVEL": "WARNING"}
-    env.pop("PORTAL_ENV", None)
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "portal.wsgi", "--workers", "2",
-                                "--bind", f"127.0.0.1:{port}", "--no-control-socket"],
-                               cwd=Path(__file__).resolve().parent.parent, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health/live/", timeout=10).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.3)
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise SystemExit("the counterpart's gunicorn did not start")
+    port = servers.free_port()
+    servers.LOG_DIR.mkdir(parents=True, exist_ok=True)
+    with (servers.LOG_DIR / "imports-counterpart.log").open("wb") as log:
+        process = servers.gunicorn(port, 2, servers.environment(database), log)
+    try:
+        servers.wait_live(f"http://127.0.0.1:{port}", process)
+    except SystemExit:
+        process.kill()
+        raise
     settings.SIMULATOR_BASE_URL = f"http://127.0.0.1:{port}/sim"
     return process
 

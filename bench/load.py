@@ -31,7 +31,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,7 @@ import django  # noqa: E402
 django.setup()
 
 import requests  # noqa: E402
+import servers  # noqa: E402  (bench/servers.py)
 from django.db import connection  # noqa: E402
 
 CONCURRENCY = 50
@@ -172,12 +172,6 @@ def list_csv(rows: int) -> bytes:
 # --- Servers ---------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Servers:
     """The portal under gunicorn (2 × cores + 1 sync workers), its counterparts' simulators under a
     second gunicorn (as a real registry or payment provider is another server: a sync worker
@@ -185,40 +179,27 @@ class Servers:
     all on the throwaway database."""
 
     def __init__(self, database: str):
-        self.port, counterpart = free_port(), free_port()
+        self.port, counterpart = servers.free_port(), servers.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        log_dir = ROOT / "var" / "bench"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        self.env = {**os.environ, "PORTAL_DATABASE_NAME": database, "DEBUG": "0", "LOG_LEVEL": "WARNING",
-                    "PUBLIC_BASE_URL": self.url, "SIMULATOR_BASE_URL": f"http://127.0.0.1:{counterpart}/sim"}
-        self.env.pop("PORTAL_ENV", None)
-        self.logs = [(log_dir / f"{name}.log").open("wb") for name in ("gunicorn", "counterpart", "worker")]
-
-        def gunicorn(port, workers, log):
-            return subprocess.Popen([sys.executable, "-m", "gunicorn", "portal.wsgi", "--workers", str(workers),
-                                     "--bind", f"127.0.0.1:{port}", "--no-control-socket"],
-                                    cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=log)
-
+        servers.LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.env = servers.environment(database, PUBLIC_BASE_URL=self.url,
+                                       SIMULATOR_BASE_URL=f"http://127.0.0.1:{counterpart}/sim")
+        self.logs = [(servers.LOG_DIR / f"{name}.log").open("wb") for name in ("gunicorn", "counterpart", "worker")]
         self.processes = [
-            gunicorn(self.port, WORKERS, self.logs[0]),
-            gunicorn(counterpart, 2, self.logs[1]),
+            servers.gunicorn(self.port, WORKERS, self.env, self.logs[0]),
+            servers.gunicorn(counterpart, 2, self.env, self.logs[1]),
             # niced, as the README's production section starts workers that share cores with gunicorn
             subprocess.Popen(["nice", "-n", "10", sys.executable, "-m", "celery", "-A", "portal", "worker",
                               "--concurrency=1",
                               "--without-mingle", "--without-gossip", "--loglevel=WARNING", "--hostname=bench@%h"],
                              cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.logs[2]),
         ]
-        for url in (self.url, f"http://127.0.0.1:{counterpart}"):
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if requests.get(f"{url}/health/live/", timeout=30).status_code == 200:
-                        break
-                except requests.RequestException:
-                    time.sleep(0.3)
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise SystemExit("gunicorn did not start: see var/bench/")
+        try:
+            for url, process in ((self.url, self.processes[0]), (f"http://127.0.0.1:{counterpart}", self.processes[1])):
+                servers.wait_live(url, process)
+        except SystemExit:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         for process in self.processes:

@@ -19,7 +19,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -40,6 +39,7 @@ import django  # noqa: E402
 django.setup()
 
 import requests  # noqa: E402
+import servers  # noqa: E402  (bench/servers.py)
 from django.db import connection  # noqa: E402
 
 from tests.factories import settlement_record  # noqa: E402
@@ -306,34 +306,18 @@ def seed() -> tuple[list[str], dict]:
     return ids, {k: round(v, 1) if isinstance(v, float) else v for k, v in timings.items()}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_gunicorn(database: str):
-    port = free_port()
-    log_dir = ROOT / "var" / "bench"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log = (log_dir / "window-gunicorn.log").open("wb")
-    env = {**os.environ, "PORTAL_DATABASE_NAME": database, "DEBUG": "0", "LOG_LEVEL": "WARNING",
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
-    env.pop("PORTAL_ENV", None)
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "portal.wsgi", "--workers", str(WORKERS),
-                                "--bind", f"127.0.0.1:{port}", "--no-control-socket"],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    port = servers.free_port()
+    servers.LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = (servers.LOG_DIR / "window-gunicorn.log").open("wb")
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if requests.get(f"{url}/health/live/", timeout=30).status_code == 200:
-                return process, log, url
-        except requests.RequestException:
-            time.sleep(0.3)
-        if time.monotonic() > deadline:
-            process.kill()
-            raise SystemExit("gunicorn did not start: see var/bench/window-gunicorn.log")
+    process = servers.gunicorn(port, WORKERS, servers.environment(database, PUBLIC_BASE_URL=url), log)
+    try:
+        servers.wait_live(url, process)
+    except SystemExit:
+        process.kill()
+        raise
+    return process, log, url
 
 
 _local = threading.local()
